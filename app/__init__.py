@@ -1,0 +1,99 @@
+"""The kecamatan desk for OK OCE / JakPreneur."""
+from flask import Flask, redirect, request, url_for
+from flask_login import current_user
+
+from .config import load_config
+from .extensions import csrf, db, limiter, login_manager, migrate
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    load_config(app, config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errors(app)
+    register_template_helpers(app)
+    register_request_hooks(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from .core.db import configure_sqlite
+
+    db.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True,
+                     compare_type=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Silakan masuk terlebih dahulu."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    from .auth.models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        ident, _, token = user_id.partition(":")
+        if not ident.isdigit():
+            return None
+        user = db.session.get(User, int(ident))
+        if user is None or not user.active or user.session_token != token:
+            return None
+        return user
+
+
+def register_blueprints(app: Flask) -> None:
+    from . import main
+    from .auth import bp as auth_bp
+    from .demo import bp as demo_bp
+    from .regions import bp as regions_bp
+    from .settings import bp as settings_bp
+    from .core import audit  # noqa: F401  (model registration)
+
+    for bp in (main.bp, regions_bp, auth_bp, settings_bp, demo_bp):
+        app.register_blueprint(bp)
+
+
+def register_errors(app: Flask) -> None:
+    from .core.errors import register_errors as _register
+    from .core.security import register_security
+
+    _register(app)
+    register_security(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from .core.access import ROLE_LABELS
+    from .core.formatting import FILTERS
+    from .core.htmx import HTMX_VERSION
+    from .core.navigation import menu_for
+
+    from .core.pdf import image_data_uri
+
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.filters.update(FILTERS)
+    app.jinja_env.globals["letterhead_logo_uri"] = lambda lh: image_data_uri(lh.logo, lh.logo_mime)
+
+    @app.context_processor
+    def _globals():
+        return {
+            "htmx_version": HTMX_VERSION,
+            "role_labels": ROLE_LABELS,
+            "menu": menu_for(current_user) if current_user else [],
+            "province_name": app.config["PROVINCE_NAME"],
+        }
+
+
+def register_request_hooks(app: Flask) -> None:
+    allowed = {"auth.change_own_password", "auth.logout", "static"}
+
+    @app.before_request
+    def _force_password_change():
+        if (current_user.is_authenticated and current_user.must_change_password
+                and request.endpoint not in allowed):
+            return redirect(url_for("auth.change_own_password"))
+        return None

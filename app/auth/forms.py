@@ -1,0 +1,62 @@
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, PasswordField, SelectField, StringField
+from wtforms.validators import EqualTo, Regexp
+
+from ..core.access import ROLE_LABELS, ROLES
+from ..core.forms import length_between, max_length, password_rules, required, strip
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Nama pengguna", validators=[required(), max_length(40)], filters=[strip],
+                           render_kw={"autocomplete": "username", "autofocus": True})
+    password = PasswordField("Kata sandi", validators=[required(), max_length(128)],
+                             render_kw={"autocomplete": "current-password"})
+    next = HiddenField()
+
+
+class UserForm(FlaskForm):
+    username = StringField(
+        "Nama pengguna", filters=[strip, lambda v: v.lower() if isinstance(v, str) else v],
+        validators=[required(), length_between(3, 40),
+                    Regexp(r"^[a-z0-9._-]+$", message="Hanya huruf kecil, angka, titik, garis bawah atau tanda hubung.")],
+        description="Dipakai untuk masuk, mis. budi.tebet")
+    full_name = StringField("Nama lengkap", validators=[required(), max_length(120)], filters=[strip])
+    role = SelectField("Peran", choices=[(r, ROLE_LABELS[r]) for r in ROLES], validators=[required()])
+    wilayah = SelectField("Wilayah kerja", validators=[required()],
+                          description="Admin: seluruh provinsi. Manajer: provinsi atau satu kota. "
+                                      "Petugas, fasilitator dan pendamping: satu kecamatan.")
+
+
+class NewUserForm(UserForm):
+    password = PasswordField("Kata sandi awal",
+                             description="Minimal 10 karakter, campuran huruf dan angka. "
+                                         "Kosongkan untuk dibuatkan otomatis.",
+                             render_kw={"autocomplete": "new-password"})
+
+    def validate_password(self, field):
+        """Empty is allowed (a password is generated); anything typed must follow the rules."""
+        if field.data:
+            password_rules(self, field)
+
+
+class PasswordChangeForm(FlaskForm):
+    current = PasswordField("Kata sandi sekarang", validators=[required()],
+                            render_kw={"autocomplete": "current-password"})
+    new = PasswordField("Kata sandi baru", validators=[required(), password_rules],
+                        render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField("Ulangi kata sandi baru",
+                            validators=[required(), EqualTo("new", message="Tidak sama dengan kata sandi baru.")],
+                            render_kw={"autocomplete": "new-password"})
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: CSRF token only, for POST buttons."""
+
+
+class UserFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField("Cari", validators=[max_length(60)], filters=[strip])
+    role = SelectField("Peran", choices=[("", "Semua peran")] + [(r, ROLE_LABELS[r]) for r in ROLES])
+    status = SelectField("Status", choices=[("", "Semua"), ("aktif", "Aktif"), ("nonaktif", "Nonaktif")])

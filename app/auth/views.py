@@ -1,0 +1,186 @@
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import func, or_, select
+
+from ..core import audit
+from ..core.access import ADMIN, roles_required
+from ..core.htmx import render
+from ..core.pagination import paginate
+from ..core.scoping import get_or_404, scoped
+from ..core.security import is_safe_next
+from ..extensions import db, limiter
+from . import bp
+from .forms import ConfirmForm, LoginForm, NewUserForm, PasswordChangeForm, UserFilterForm, UserForm
+from .models import User
+from .services import (AccountError, Wilayah, authenticate, change_password, create_user, note_login,
+                       reset_password, set_active, update_user, wilayah_choices, wilayah_of)
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/masuk", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        user = authenticate(form.username.data, form.password.data)
+        if user is None:
+            form.password.errors.append("Nama pengguna atau kata sandi salah.")
+        elif not user.active:
+            form.password.errors.append("Akun ini dinonaktifkan. Hubungi admin kecamatan atau Dinas.")
+        else:
+            session.clear()  # a fresh session at login (no fixation)
+            session.permanent = True
+            login_user(user)
+            note_login(user)
+            db.session.commit()
+            target = form.next.data
+            return redirect(target if is_safe_next(target) else url_for("main.home"))
+    status = 422 if form.is_submitted() else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/keluar")
+@login_required
+def logout():
+    logout_user()
+    session.clear()
+    flash("Anda sudah keluar.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/akun/sandi", methods=["GET", "POST"])
+@login_required
+def change_own_password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            change_password(current_user, form.current.data, form.new.data)
+        except AccountError as err:
+            getattr(form, err.field).errors.append(err.message)
+        else:
+            db.session.commit()
+            login_user(current_user)  # the session token changed with the password
+            flash("Kata sandi sudah diganti.", "success")
+            return redirect(url_for("main.home"))
+    status = 422 if form.is_submitted() else 200
+    return render_template("auth/password.html", form=form), status
+
+
+# --- Admin: users -----------------------------------------------------------
+
+def _users_query(form: UserFilterForm):
+    stmt = scoped(select(User), User)
+    if form.q.data:
+        like = f"%{form.q.data.lower()}%"
+        stmt = stmt.where(or_(func.lower(User.username).like(like), func.lower(User.full_name).like(like)))
+    if form.role.data:
+        stmt = stmt.where(User.role == form.role.data)
+    if form.status.data == "aktif":
+        stmt = stmt.where(User.active.is_(True))
+    elif form.status.data == "nonaktif":
+        stmt = stmt.where(User.active.is_(False))
+    return stmt.order_by(User.username)
+
+
+@bp.get("/admin/pengguna")
+@roles_required(ADMIN)
+def users():
+    form = UserFilterForm(request.args)
+    form.validate()
+    page = paginate(_users_query(form), request.args.get("hal", 1))
+    return render("auth/users.html", "auth/_users_table.html", form=form, page=page)
+
+
+def _bind_wilayah(form) -> None:
+    form.wilayah.choices = wilayah_choices()
+
+
+def _fail(form, err: AccountError) -> None:
+    field = getattr(form, err.field, None)
+    if field is not None:
+        field.errors = list(field.errors) + [err.message]
+    else:
+        flash(err.message, "error")
+
+
+@bp.route("/admin/pengguna/baru", methods=["GET", "POST"])
+@roles_required(ADMIN)
+def user_new():
+    form = NewUserForm()
+    _bind_wilayah(form)
+    if form.validate_on_submit():
+        try:
+            user, password = create_user(form.username.data, form.full_name.data, form.role.data,
+                                         Wilayah.parse(form.wilayah.data), password=form.password.data or None)
+        except AccountError as err:
+            db.session.rollback()
+            _fail(form, err)
+        else:
+            db.session.commit()
+            return render_template("auth/password_shown.html", user=user, password=password, created=True)
+    status = 422 if form.is_submitted() else 200
+    return render_template("auth/user_form.html", form=form, user=None), status
+
+
+@bp.route("/admin/pengguna/<int:user_id>", methods=["GET", "POST"])
+@roles_required(ADMIN)
+def user_edit(user_id: int):
+    user = get_or_404(User, user_id)
+    form = UserForm(obj=user, wilayah=wilayah_of(user).value())
+    _bind_wilayah(form)
+    del form.username  # the login name is fixed once created
+    if form.validate_on_submit():
+        try:
+            changes = update_user(user, form.full_name.data, form.role.data, Wilayah.parse(form.wilayah.data),
+                                  acting=current_user)
+        except AccountError as err:
+            db.session.rollback()
+            user = get_or_404(User, user_id)
+            _fail(form, err)
+        else:
+            db.session.commit()
+            flash("Perubahan disimpan." if changes else "Tidak ada perubahan.", "success")
+            return redirect(url_for("auth.user_edit", user_id=user.id))
+    status = 422 if form.is_submitted() else 200
+    history = db.session.scalars(
+        select(audit.AuditLog).where(audit.AuditLog.entity_type == "app_user", audit.AuditLog.entity_id == user.id)
+        .order_by(audit.AuditLog.at.desc()).limit(20)).all()
+    return render_template("auth/user_form.html", form=form, user=user, confirm=ConfirmForm(),
+                           history=history), status
+
+
+@bp.post("/admin/pengguna/<int:user_id>/status")
+@roles_required(ADMIN)
+def user_status(user_id: int):
+    user = get_or_404(User, user_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        flash("Formulir tidak sah, coba lagi.", "error")
+        return redirect(url_for("auth.user_edit", user_id=user.id))
+    activate = request.form.get("active") == "1"
+    try:
+        set_active(user, activate, acting=current_user)
+    except AccountError as err:
+        flash(err.message, "error")
+    else:
+        db.session.commit()
+        flash(f"Akun {user.username} {'diaktifkan' if activate else 'dinonaktifkan'}.", "success")
+    return redirect(url_for("auth.user_edit", user_id=user.id))
+
+
+@bp.post("/admin/pengguna/<int:user_id>/reset-sandi")
+@roles_required(ADMIN)
+def user_reset(user_id: int):
+    user = get_or_404(User, user_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        flash("Formulir tidak sah, coba lagi.", "error")
+        return redirect(url_for("auth.user_edit", user_id=user.id))
+    password = reset_password(user)
+    db.session.commit()
+    return render_template("auth/password_shown.html", user=user, password=password, created=False)

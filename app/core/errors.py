@@ -1,0 +1,38 @@
+"""Error pages in Indonesian; no stack trace outside debug, every 500 logged."""
+from flask import render_template
+from flask_wtf.csrf import CSRFError
+
+from ..extensions import db
+
+MESSAGES = {
+    400: ("Permintaan tidak valid", "Permintaan yang dikirim tidak dapat diproses."),
+    403: ("Akses ditolak", "Anda tidak memiliki hak untuk membuka halaman ini."),
+    404: ("Halaman tidak ditemukan", "Halaman atau data yang Anda cari tidak ada, atau bukan wilayah Anda."),
+    405: ("Metode tidak diizinkan", "Cara membuka halaman ini tidak diizinkan."),
+    413: ("Berkas terlalu besar", "Berkas yang diunggah melebihi batas ukuran."),
+    429: ("Terlalu banyak percobaan", "Terlalu banyak permintaan dalam waktu singkat. Tunggu sebentar lalu coba lagi."),
+    500: ("Terjadi kesalahan", "Terjadi kesalahan pada server. Kejadian ini sudah dicatat; silakan coba lagi."),
+}
+
+
+def _page(code: int, detail: str | None = None):
+    title, message = MESSAGES.get(code, MESSAGES[500])
+    return render_template("errors/error.html", code=code, title=title,
+                           message=detail or message), code
+
+
+def register_errors(app) -> None:
+    for code in MESSAGES:
+        if code == 500:
+            continue
+        app.register_error_handler(code, lambda e, code=code: _page(code))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_e):
+        return _page(400, "Sesi formulir sudah kedaluwarsa atau tidak sah. Muat ulang halaman lalu kirim lagi.")
+
+    @app.errorhandler(500)
+    def server_error(e):
+        db.session.rollback()
+        app.logger.exception("Unhandled error: %s", getattr(e, "original_exception", e))
+        return _page(500)

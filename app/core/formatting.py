@@ -1,0 +1,68 @@
+"""Indonesian formatting for screens and documents, from Babel's ``id`` locale data."""
+from datetime import date, datetime
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency, format_decimal
+
+from .timeutil import to_wib
+
+LOCALE = "id"
+MASK = "\u2022"  # bullet
+
+
+def tanggal(value: date | datetime | None, weekday: bool = False) -> str:
+    """'22 November 2026', or 'Minggu, 22 November 2026' with ``weekday``."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = to_wib(value).date()
+    return format_date(value, "EEEE, d MMMM y" if weekday else "d MMMM y", locale=LOCALE)
+
+
+def tanggal_jam(value: datetime | None) -> str:
+    """'22 November 2026 14.05' in WIB."""
+    if value is None:
+        return ""
+    return format_datetime(to_wib(value), "d MMMM y HH.mm", locale=LOCALE)
+
+
+def angka(value: int | float | None) -> str:
+    """'9.468'; decimals with a comma."""
+    if value is None:
+        return ""
+    return format_decimal(value, locale=LOCALE)
+
+
+def rupiah(value: int | float | None) -> str:
+    """'Rp 1.500.000' (whole rupiah)."""
+    if value is None:
+        return ""
+    return format_currency(round(value), "IDR", format="¤ #,##0", locale=LOCALE, currency_digits=False)
+
+
+def mask_nik(nik: str | None) -> str:
+    """'3171••••••••0001': region prefix and serial stay, the birth date is hidden."""
+    if not nik:
+        return ""
+    if len(nik) <= 8:
+        return MASK * len(nik)
+    return nik[:4] + MASK * (len(nik) - 8) + nik[-4:]
+
+
+def mask_phone(phone: str | None) -> str:
+    """'+62812••••7890': operator prefix and last four digits."""
+    if not phone:
+        return ""
+    if len(phone) <= 9:
+        return MASK * len(phone)
+    return phone[:6] + MASK * (len(phone) - 10) + phone[-4:]
+
+
+FILTERS = {
+    "tanggal": tanggal,
+    "tanggal_jam": tanggal_jam,
+    "angka": angka,
+    "rupiah": rupiah,
+    "mask_nik": mask_nik,
+    "mask_phone": mask_phone,
+}

@@ -1,0 +1,34 @@
+"""Form helpers shared by every domain: Indonesian messages, length limits, choices."""
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+
+REQUIRED = "Wajib diisi."
+
+
+def required(message: str = REQUIRED):
+    return DataRequired(message=message)
+
+
+def input_required(message: str = REQUIRED):
+    return InputRequired(message=message)
+
+
+def max_length(n: int):
+    return Length(max=n, message=f"Terlalu panjang: paling banyak {n} karakter.")
+
+
+def length_between(lo: int, hi: int):
+    return Length(min=lo, max=hi, message=f"Panjang harus {lo}–{hi} karakter.")
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def password_rules(_form, field) -> None:
+    value = field.data or ""
+    if len(value) < 10:
+        raise ValidationError("Kata sandi minimal 10 karakter.")
+    if len(value) > 128:
+        raise ValidationError("Kata sandi paling banyak 128 karakter.")
+    if value.isdigit() or value.isalpha():
+        raise ValidationError("Gunakan campuran huruf dan angka.")

@@ -1,0 +1,43 @@
+"""The one place that knows htmx's request headers.
+
+A view calls :func:`render` with its page template and the partial the page includes; an
+htmx request (not boosted, not a history restore) gets the partial alone, any other request
+the whole page. ``Vary: HX-Request`` keeps caches from mixing the two.
+"""
+from flask import make_response, render_template, request
+
+HTMX_VERSION = "2.0.11"
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def wants_fragment() -> bool:
+    return (
+        is_htmx()
+        and request.headers.get("HX-Boosted") != "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def htmx_target() -> str | None:
+    return request.headers.get("HX-Target")
+
+
+def render(page: str, fragment: str | None = None, status: int = 200, **context):
+    template = fragment if fragment and wants_fragment() else page
+    response = make_response(render_template(template, **context), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def redirect_htmx(location: str, status: int = 303):
+    """Redirect that also works for htmx requests (full navigation via HX-Redirect)."""
+    from flask import redirect
+
+    if is_htmx():
+        response = make_response("", 200)
+        response.headers["HX-Redirect"] = location
+        return response
+    return redirect(location, code=status)

@@ -1,0 +1,84 @@
+"""The one scoping function: what a user may see and change, by region and role.
+
+Every list, detail page, fragment, PDF and export builds its query and passes it through
+:func:`scoped`. A model that holds data of a kecamatan defines ``scope_clause(scope)``
+returning a SQL condition (``None`` for "everything"). Records outside the scope are
+answered with 404, so ids of other kecamatan reveal nothing.
+"""
+from dataclasses import dataclass, field
+
+from flask import abort
+from flask_login import current_user
+from sqlalchemy import Select, false, select
+
+from ..extensions import db
+
+PROVINCE, KOTA, KECAMATAN, NONE = "province", "kota", "kecamatan", "none"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A user's reach. ``kecamatan_ids`` is ``None`` for the whole province."""
+
+    level: str
+    role: str | None = None
+    user_id: int | None = None
+    kota_id: int | None = None
+    kecamatan_id: int | None = None
+    kecamatan_ids: frozenset[int] | None = field(default=frozenset())
+
+    @property
+    def is_province(self) -> bool:
+        return self.level == PROVINCE
+
+    def covers_kecamatan(self, kecamatan_id: int | None) -> bool:
+        if self.kecamatan_ids is None:
+            return True
+        return kecamatan_id is not None and kecamatan_id in self.kecamatan_ids
+
+
+NO_SCOPE = Scope(level=NONE)
+
+
+def current_scope() -> Scope:
+    if not current_user or not current_user.is_authenticated:
+        return NO_SCOPE
+    return current_user.scope()
+
+
+def kecamatan_clause(column, scope: Scope):
+    """Condition on a kecamatan-id column for ``scope`` (``None`` means no restriction)."""
+    if scope.kecamatan_ids is None:
+        return None
+    if not scope.kecamatan_ids:
+        return false()
+    if len(scope.kecamatan_ids) == 1:
+        return column == next(iter(scope.kecamatan_ids))
+    return column.in_(sorted(scope.kecamatan_ids))
+
+
+def scoped(stmt: Select, model, scope: Scope | None = None) -> Select:
+    """Restrict ``stmt`` to the rows of ``model`` that ``scope`` (default: the current user) may see."""
+    scope = scope or current_scope()
+    clause = model.scope_clause(scope)
+    return stmt if clause is None else stmt.where(clause)
+
+
+def get_or_404(model, ident, scope: Scope | None = None):
+    """Load one record by primary key through the scope; 404 if missing or out of scope."""
+    try:
+        ident = int(ident)
+    except (TypeError, ValueError):
+        abort(404)
+    stmt = scoped(select(model).where(model.id == ident), model, scope)
+    obj = db.session.scalars(stmt).first()
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def require_kecamatan(kecamatan_id: int | None, scope: Scope | None = None) -> None:
+    """Abort with 404 unless the scope covers ``kecamatan_id`` (for writes naming a kecamatan)."""
+    scope = scope or current_scope()
+    if not scope.covers_kecamatan(kecamatan_id):
+        abort(404)

@@ -1,0 +1,31 @@
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, IntegerField, RadioField, StringField, TextAreaField
+from wtforms.validators import Email, NumberRange, Optional, Regexp
+
+from ..core.forms import max_length, required, strip
+from .models import MODE_LABELS
+
+
+class ProgramSettingsForm(FlaskForm):
+    mode = RadioField("Mode program", choices=list(MODE_LABELS.items()), validators=[required("Pilih mode.")])
+    target_province = IntegerField(
+        "Target peserta berizin (P4) per tahun — provinsi",
+        validators=[required("Isi angka target."), NumberRange(1, 10_000_000, "Target harus antara 1 dan 10.000.000.")])
+    target_kelurahan = IntegerField(
+        "Target peserta berizin (P4) per tahun — tiap kelurahan",
+        validators=[required("Isi angka target."), NumberRange(1, 100_000, "Target harus antara 1 dan 100.000.")])
+
+
+class LetterheadForm(FlaskForm):
+    office_name = StringField("Nama kantor", validators=[required(), max_length(150)], filters=[strip],
+                              description="Mis. Kantor Kecamatan Tebet — Pusat PKT/JakPreneur")
+    address = TextAreaField("Alamat", validators=[max_length(300)], filters=[strip], render_kw={"rows": 2})
+    phone = StringField("Telepon", validators=[max_length(60)], filters=[strip])
+    email = StringField("Surel", validators=[Optional(), max_length(120), Email("Alamat surel tidak sah.")],
+                        filters=[strip])
+    camat_name = StringField("Nama camat", validators=[max_length(120)], filters=[strip])
+    camat_nip = StringField("NIP camat", filters=[strip], validators=[
+        Optional(), Regexp(r"^\d{18}$", message="NIP terdiri dari 18 angka tanpa spasi.")])
+    logo = FileField("Logo (PNG atau JPEG, paling besar 512 KB)")
+    remove_logo = BooleanField("Hapus logo")

@@ -1,0 +1,151 @@
+"""Fixtures: the app on each test database, clients, users and logins.
+
+Every test that uses ``app`` runs on SQLite, and on PostgreSQL too when ``TEST_DATABASE_URL``
+is set. The schema is built by the migrations (from empty to head) once per database; each
+test starts with regions loaded and every other table empty.
+"""
+import os
+import re
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import MetaData, delete, select
+
+from app import create_app
+from app.auth.models import User
+from app.auth.services import Wilayah, create_user
+from app.extensions import db
+from app.regions.models import Kecamatan, Kota
+from app.regions.services import load_regions
+
+PASSWORD = "rahasia-uji-2026"
+KEEP_TABLES = {"kota", "kecamatan", "kelurahan", "alembic_version"}
+DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+def _reset_schema(engine) -> None:
+    meta = MetaData()
+    meta.reflect(bind=engine)
+    meta.drop_all(bind=engine)
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def database_url(request, tmp_path_factory):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+    return os.environ["TEST_DATABASE_URL"]
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    os.environ["APP_ENV"] = "testing"
+    application = create_app({
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": "test-secret",
+        "SERVER_NAME": None,
+    })
+    application.instance_path = str(tmp_path_factory.mktemp("instance"))
+    with application.app_context():
+        _reset_schema(db.engine)
+        upgrade()
+        load_regions()
+        db.session.commit()
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables(request):
+    """Empty every table but the regions after each test that used the database."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    application = request.getfixturevalue("app")
+    with application.app_context():
+        db.session.rollback()
+        for table in reversed(db.metadata.sorted_tables):
+            if table.name not in KEEP_TABLES:
+                db.session.execute(delete(table))
+        db.session.commit()
+        db.session.remove()
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield
+        db.session.rollback()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def kecamatan_by_code(code: str) -> Kecamatan:
+    return db.session.scalars(select(Kecamatan).where(Kecamatan.code == code)).one()
+
+
+@pytest.fixture
+def make_user(app):
+    """make_user(role, kecamatan='31.74.01' | kota='31.74' | province) -> User (committed)."""
+    counter = {"n": 0}
+
+    def factory(role: str = "staff", kecamatan: str | None = "31.74.01", kota: str | None = None,
+                username: str | None = None, password: str = PASSWORD, active: bool = True) -> User:
+        counter["n"] += 1
+        with app.app_context():
+            if kota:
+                wilayah = Wilayah("kota", kota_id=db.session.scalars(select(Kota).where(Kota.code == kota)).one().id)
+            elif kecamatan and role not in ("admin",):
+                wilayah = Wilayah("kecamatan", kecamatan_id=kecamatan_by_code(kecamatan).id)
+            else:
+                wilayah = Wilayah("province")
+            if role == "manager" and not kota:
+                wilayah = Wilayah("province")
+            user, _ = create_user(username or f"{role}{counter['n']}", f"{role.title()} Uji {counter['n']}", role,
+                                  wilayah, password=password, must_change=False)
+            user.active = active
+            db.session.commit()
+            user_id = user.id
+        with app.app_context():
+            return db.session.get(User, user_id)
+
+    return factory
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_from(client, url: str = "/masuk") -> str:
+    html = client.get(url).get_data(as_text=True)
+    match = CSRF_RE.search(html)
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+def login(client, username: str, password: str = PASSWORD, next_url: str = ""):
+    token = csrf_from(client, "/masuk")
+    return client.post("/masuk", data={"csrf_token": token, "username": username, "password": password,
+                                       "next": next_url})
+
+
+@pytest.fixture
+def login_as(client, make_user):
+    """login_as(role, **scope) -> the logged-in User; ``client`` carries the session."""
+
+    def do(role: str = "staff", **kwargs) -> User:
+        user = make_user(role, **kwargs)
+        response = login(client, user.username)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return user
+
+    return do
+
+
+def post_form(client, url: str, data: dict, token_url: str = "/", **kwargs):
+    """POST with a CSRF token taken from a page of the logged-in session."""
+    payload = {"csrf_token": csrf_from(client, token_url), **data}
+    return client.post(url, data=payload, **kwargs)
