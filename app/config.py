@@ -46,7 +46,7 @@ class DevelopmentConfig(Config):
 class TestingConfig(Config):
     TESTING = True
     WTF_CSRF_ENABLED = True
-    RATELIMIT_ENABLED = False
+    LOGIN_RATE_LIMIT = "100000 per minute"  # tests that check the limit lower it
 
 
 class ProductionConfig(Config):

@@ -21,7 +21,7 @@ class UserForm(FlaskForm):
                     Regexp(r"^[a-z0-9._-]+$", message="Hanya huruf kecil, angka, titik, garis bawah atau tanda hubung.")],
         description="Dipakai untuk masuk, mis. budi.tebet")
     full_name = StringField("Nama lengkap", validators=[required(), max_length(120)], filters=[strip])
-    role = SelectField("Peran", choices=[(r, ROLE_LABELS[r]) for r in ROLES], validators=[required()])
+    role = SelectField("Peran", choices={r: ROLE_LABELS[r] for r in ROLES}, validators=[required()])
     wilayah = SelectField("Wilayah kerja", validators=[required()],
                           description="Admin: seluruh provinsi. Manajer: provinsi atau satu kota. "
                                       "Petugas, fasilitator dan pendamping: satu kecamatan.")
@@ -58,5 +58,5 @@ class UserFilterForm(FlaskForm):
         csrf = False
 
     q = StringField("Cari", validators=[max_length(60)], filters=[strip])
-    role = SelectField("Peran", choices=[("", "Semua peran")] + [(r, ROLE_LABELS[r]) for r in ROLES])
-    status = SelectField("Status", choices=[("", "Semua"), ("aktif", "Aktif"), ("nonaktif", "Nonaktif")])
+    role = SelectField("Peran", choices={"": "Semua peran", **{r: ROLE_LABELS[r] for r in ROLES}})
+    status = SelectField("Status", choices={"": "Semua", "aktif": "Aktif", "nonaktif": "Nonaktif"})

@@ -63,16 +63,16 @@ class Wilayah:
         return PROVINCE
 
 
-def wilayah_choices() -> dict[str, list[tuple[str, str]]]:
-    """Grouped choices for the wilayah select field."""
+def wilayah_choices() -> dict[str, dict[str, str]]:
+    """Grouped choices for the wilayah select field ({optgroup: {value: label}})."""
     kota = db.session.scalars(select(Kota).order_by(Kota.code)).all()
     kec = db.session.execute(
         select(Kecamatan.id, Kecamatan.name, Kota.name).join(Kota).order_by(Kecamatan.name)).all()
     return {
-        "Provinsi": [(PROVINCE, "Seluruh provinsi")],
-        "Kota/Kabupaten": [(f"kota:{k.id}", k.short_name) for k in kota],
-        "Kecamatan": [(f"kecamatan:{i}", f"{name} ({kota_name.replace('Kota Administrasi ', '').replace('Kabupaten Administrasi ', '')})")
-                      for i, name, kota_name in kec],
+        "Provinsi": {PROVINCE: "Seluruh provinsi"},
+        "Kota/Kabupaten": {f"kota:{k.id}": k.short_name for k in kota},
+        "Kecamatan": {f"kecamatan:{i}": f"{name} ({kota_name.replace('Kota Administrasi ', '').replace('Kabupaten Administrasi ', '')})"
+                      for i, name, kota_name in kec},
     }
 
 

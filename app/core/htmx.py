@@ -25,8 +25,8 @@ def htmx_target() -> str | None:
     return request.headers.get("HX-Target")
 
 
-def render(page: str, fragment: str | None = None, status: int = 200, **context):
-    template = fragment if fragment and wants_fragment() else page
+def render(page_template: str, fragment_template: str | None = None, /, status: int = 200, **context):
+    template = fragment_template if fragment_template and wants_fragment() else page_template
     response = make_response(render_template(template, **context), status)
     response.vary.add("HX-Request")
     return response

@@ -8,7 +8,7 @@ from .models import MODE_LABELS
 
 
 class ProgramSettingsForm(FlaskForm):
-    mode = RadioField("Mode program", choices=list(MODE_LABELS.items()), validators=[required("Pilih mode.")])
+    mode = RadioField("Mode program", choices=dict(MODE_LABELS), validators=[required("Pilih mode.")])
     target_province = IntegerField(
         "Target peserta berizin (P4) per tahun — provinsi",
         validators=[required("Isi angka target."), NumberRange(1, 10_000_000, "Target harus antara 1 dan 10.000.000.")])

@@ -1,0 +1,116 @@
+"""One scoping function for every query; a walk over every route as a user of another kecamatan."""
+import re
+
+import pytest
+from flask import abort
+from sqlalchemy import func, select
+
+from app.auth.models import User
+from app.core.scoping import NO_SCOPE, get_or_404, scoped
+from app.extensions import db
+from app.regions.models import Kecamatan, Kelurahan
+from tests.conftest import csrf_from, kecamatan_by_code
+
+
+def _count(model, scope):
+    return db.session.scalar(select(func.count()).select_from(scoped(select(model), model, scope).subquery()))
+
+
+def test_scope_by_level(app, make_user):
+    province = make_user("manager")
+    kota = make_user("manager", kota="31.74")
+    tebet = make_user("staff", kecamatan="31.74.01")
+    with app.app_context():
+        scopes = {name: db.session.get(User, u.id).scope() for name, u in
+                  (("province", province), ("kota", kota), ("tebet", tebet))}
+        assert _count(Kecamatan, scopes["province"]) == 44
+        assert _count(Kecamatan, scopes["kota"]) == 10
+        assert _count(Kecamatan, scopes["tebet"]) == 1
+        assert _count(Kelurahan, scopes["tebet"]) == 7
+        assert _count(Kelurahan, scopes["kota"]) == 65
+        assert _count(Kecamatan, NO_SCOPE) == 0
+
+
+def test_get_or_404_refuses_out_of_scope(app, make_user):
+    from werkzeug.exceptions import NotFound
+
+    tebet = make_user("staff", kecamatan="31.74.01")
+    with app.test_request_context():
+        scope = db.session.get(User, tebet.id).scope()
+        own = kecamatan_by_code("31.74.01")
+        other = kecamatan_by_code("31.71.06")
+        assert get_or_404(Kecamatan, own.id, scope).name == "Tebet"
+        for ident in (other.id, "abc", None, 10**9):
+            with pytest.raises(NotFound):
+                get_or_404(Kecamatan, ident, scope)
+
+
+def test_kota_manager_reaches_its_kecamatan_only(app, client, login_as):
+    login_as("manager", kota="31.74")
+    with app.app_context():
+        tebet, menteng = kecamatan_by_code("31.74.01").id, kecamatan_by_code("31.71.06").id
+    assert client.get(f"/dokumen/uji?kecamatan={tebet}").status_code == 200
+    assert client.get(f"/dokumen/uji?kecamatan={menteng}").status_code == 404
+
+
+def test_staff_is_refused_another_kecamatans_document(app, client, login_as):
+    login_as("staff", kecamatan="31.74.01")
+    with app.app_context():
+        menteng = kecamatan_by_code("31.71.06").id
+    response = client.get(f"/dokumen/uji?kecamatan={menteng}")
+    assert response.status_code == 404
+    assert "bukan wilayah Anda" in response.get_data(as_text=True)
+
+
+# --- The route walk -----------------------------------------------------------------------
+# For every URL argument, a record that belongs to ANOTHER kecamatan (Menteng) than the
+# walker's (Tebet). A new route with an argument not listed here fails the walk, so each
+# new kind of record must be added, and each new route is checked for scope automatically.
+
+def foreign_ids(app, make_user) -> dict:
+    from app.settings.services import save_letterhead
+
+    menteng_staff = make_user("staff", kecamatan="31.71.06", username="walk.menteng")
+    with app.app_context():
+        menteng = kecamatan_by_code("31.71.06")
+        save_letterhead(menteng, {"office_name": "Kantor Kecamatan Menteng"}, logo=_png())
+        db.session.commit()
+        return {"kecamatan_id": menteng.id, "user_id": menteng_staff.id}
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "white").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+PUBLIC_ENDPOINTS = {"static", "auth.login", "main.health"}
+
+
+@pytest.mark.parametrize("role", ["staff", "facilitator", "pendamping", "manager"])
+def test_every_route_refuses_other_kecamatans_records(app, client, make_user, role):
+    ids = foreign_ids(app, make_user)
+    kwargs = {"kota": "31.74"} if role == "manager" else {"kecamatan": "31.74.01"}
+    walker = make_user(role, **kwargs)
+    from tests.conftest import login
+
+    assert login(client, walker.username).status_code == 302
+    token = csrf_from(client, "/")
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in PUBLIC_ENDPOINTS or not rule.arguments:
+            continue
+        missing = rule.arguments - ids.keys()
+        assert not missing, f"route {rule.rule} has arguments {missing} unknown to the scope walk"
+        url = rule.rule
+        for arg in rule.arguments:
+            url = re.sub(rf"<(?:[a-z]+:)?{arg}>", str(ids[arg]), url)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(url, method=method, data={"csrf_token": token})
+            assert response.status_code in (403, 404), f"{role} {method} {url} -> {response.status_code}"
+            checked += 1
+    assert checked >= 5

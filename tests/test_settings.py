@@ -1,0 +1,86 @@
+import io
+
+from PIL import Image
+from sqlalchemy import select
+
+from app.core.audit import AuditLog
+from app.extensions import db
+from app.settings.models import Letterhead, ProgramSetting
+from tests.conftest import kecamatan_by_code, post_form
+
+
+def _image(fmt="PNG", size=(40, 40)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, "navy").save(buffer, fmt)
+    return buffer.getvalue()
+
+
+def test_program_settings_defaults_and_edit(app, client, login_as):
+    login_as("admin")
+    html = client.get("/pengaturan").get_data(as_text=True)
+    assert 'value="40000"' in html and 'value="200"' in html and "Berurutan (OK OCE)" in html
+    response = post_form(client, "/pengaturan", {"mode": "bebas", "target_province": "50000",
+                                                 "target_kelurahan": "250"}, token_url="/pengaturan")
+    assert response.status_code == 302
+    with app.app_context():
+        settings = db.session.get(ProgramSetting, 1)
+        assert (settings.mode, settings.target_province_per_year, settings.target_kelurahan_per_year) == (
+            "bebas", 50000, 250)
+        entry = db.session.scalars(select(AuditLog).where(AuditLog.action == "settings.update")).one()
+        assert entry.changes["mode"] == {"before": "berurutan", "after": "bebas"}
+
+
+def test_program_settings_bad_input(app, client, login_as):
+    login_as("admin")
+    response = post_form(client, "/pengaturan", {"mode": "acak", "target_province": "-5",
+                                                 "target_kelurahan": "dua ratus"}, token_url="/pengaturan")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Target harus antara 1 dan 10.000.000." in html
+    assert 'value="dua ratus"' in html
+    with app.app_context():
+        assert db.session.get(ProgramSetting, 1).mode == "berurutan"
+
+
+def test_letterhead_list_and_edit_with_logo(app, client, login_as):
+    login_as("admin")
+    with app.app_context():
+        tebet = kecamatan_by_code("31.74.01").id
+    listing = client.get("/pengaturan/kop-surat").get_data(as_text=True)
+    assert listing.count("Bawaan") == 44
+    url = f"/pengaturan/kop-surat/{tebet}"
+    assert "Kantor Kecamatan Tebet" in client.get(url).get_data(as_text=True)
+    response = post_form(client, url, {
+        "office_name": "Kantor Kecamatan Tebet", "address": "Jl. Prof. Dr. Soepomo No. 1, Jakarta Selatan",
+        "phone": "021-8290000", "email": "tebet@example.go.id", "camat_name": "Drs. Contoh Camat",
+        "camat_nip": "197001011990031001", "logo": (io.BytesIO(_image()), "logo.png")},
+        token_url=url, content_type="multipart/form-data")
+    assert response.status_code == 302
+    with app.app_context():
+        lh = db.session.scalars(select(Letterhead).where(Letterhead.kecamatan_id == tebet)).one()
+        assert lh.camat_nip == "197001011990031001" and lh.logo_mime == "image/png"
+        assert db.session.scalars(select(AuditLog).where(AuditLog.action == "letterhead.save")).one()
+    logo = client.get(f"/pengaturan/kop-surat/{tebet}/logo")
+    assert logo.status_code == 200 and logo.mimetype == "image/png"
+    pdf = client.get(f"/dokumen/uji?kecamatan={tebet}")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+
+
+def test_letterhead_refuses_bad_logo_and_nip(app, client, login_as):
+    login_as("admin")
+    with app.app_context():
+        tebet = kecamatan_by_code("31.74.01").id
+    url = f"/pengaturan/kop-surat/{tebet}"
+    response = post_form(client, url, {"office_name": "Kantor Kecamatan Tebet", "camat_nip": "12 34",
+                                       "logo": (io.BytesIO(b"<svg>not an image</svg>"), "logo.png")},
+                         token_url=url, content_type="multipart/form-data")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "NIP terdiri dari 18 angka" in html
+    bad_logo = post_form(client, url, {"office_name": "Kantor Kecamatan Tebet",
+                                       "logo": (io.BytesIO(b"GIF89a....."), "logo.gif")},
+                         token_url=url, content_type="multipart/form-data")
+    assert bad_logo.status_code == 422
+    assert "bukan gambar PNG atau JPEG yang sah" in bad_logo.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalars(select(Letterhead)).first() is None  # nothing half-saved
