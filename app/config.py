@@ -34,6 +34,7 @@ class Config:
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = False
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    ONLINE_RATE_LIMIT = os.environ.get("ONLINE_RATE_LIMIT", "20 per hour")
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     PROVINCE_NAME = os.environ.get("PROVINCE_NAME", "Provinsi DKI Jakarta")
     PAGE_SIZE = 50
@@ -47,6 +48,7 @@ class TestingConfig(Config):
     TESTING = True
     WTF_CSRF_ENABLED = True
     LOGIN_RATE_LIMIT = "100000 per minute"  # tests that check the limit lower it
+    ONLINE_RATE_LIMIT = "100000 per minute"
 
 
 class ProductionConfig(Config):

@@ -16,6 +16,7 @@ from app.auth.models import User
 from app.auth.services import Wilayah, create_user
 from app.extensions import db
 from app.regions.models import Kecamatan, Kota
+from app.participants.services import ensure_default_sectors
 from app.regions.services import load_regions
 
 PASSWORD = "rahasia-uji-2026"
@@ -68,6 +69,7 @@ def _clean_tables(request):
         for table in reversed(db.metadata.sorted_tables):
             if table.name not in KEEP_TABLES:
                 db.session.execute(delete(table))
+        ensure_default_sectors()
         db.session.commit()
         db.session.remove()
 
@@ -149,3 +151,35 @@ def post_form(client, url: str, data: dict, token_url: str = "/", **kwargs):
     """POST with a CSRF token taken from a page of the logged-in session."""
     payload = {"csrf_token": csrf_from(client, token_url), **data}
     return client.post(url, data=payload, **kwargs)
+
+
+_nik_serial = {"n": 0}
+
+
+def synthetic_nik(prefix: str = "317401", ddmmyy: str = "170885") -> str:
+    """A valid, unique, synthetic NIK (serials from 9000 up, as in the shared test vectors)."""
+    _nik_serial["n"] += 1
+    return f"{prefix}{ddmmyy}{9000 + _nik_serial['n'] % 1000:04d}"
+
+
+@pytest.fixture
+def make_participant(app):
+    """make_participant(kecamatan='31.74.01', channel='walkin', **fields) -> Participant id (committed)."""
+    from app.participants.models import Sector
+    from app.participants.services import Registration, register
+    from app.regions.models import Kelurahan
+
+    def factory(kecamatan: str = "31.74.01", channel: str = "walkin", **fields) -> int:
+        with app.app_context():
+            kec = kecamatan_by_code(kecamatan)
+            kel = db.session.scalars(select(Kelurahan).where(Kelurahan.kecamatan_id == kec.id)
+                                     .order_by(Kelurahan.code)).first()
+            sector = db.session.scalars(select(Sector).where(Sector.code == "kuliner")).one()
+            values = {"nik": synthetic_nik(kec.nik_prefix), "name": "Siti Aminah", "phone": "0812-3456-7890",
+                      "kelurahan": kel.code, "business_name": "Warung Siti", "sector_id": sector.id,
+                      "stage": "berjalan", **fields}
+            participant = register(Registration(**values), kec, channel, None, confirmed={"identity", "duplicate"})
+            db.session.commit()
+            return participant.id
+
+    return factory

@@ -1,11 +1,16 @@
 """The navigation menu by role: (label, endpoint) pairs the base layout shows."""
-from .access import ADMIN
+from .access import ADMIN, FACILITATOR, MANAGER, STAFF
 
 MENU = [
     ("Beranda", "main.home", None),
+    ("Daftar peserta baru", "participants.register_walkin", {STAFF, FACILITATOR}),
+    ("Peserta", "participants.index", {ADMIN, MANAGER, STAFF}),
+    ("Antrean daring", "participants.queue", {ADMIN, STAFF}),
+    ("Impor", "participants.import_upload", {ADMIN, STAFF}),
     ("Pengguna", "auth.users", {ADMIN}),
     ("Pengaturan", "settings.program", {ADMIN}),
     ("Kop surat", "settings.letterheads", {ADMIN}),
+    ("Sektor", "participants.sectors", {ADMIN}),
 ]
 
 

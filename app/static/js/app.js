@@ -18,3 +18,22 @@
     if (el) { el.focus(); if (el.select) { el.select(); } }
   });
 })();
+
+/* Walk-in form: when the NIK check answers, fill birth date and gender from the NIK unless typed by hand. */
+(function () {
+  "use strict";
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var info = event.target.querySelector && event.target.querySelector("[data-nik-birth]");
+    if (!info) { return; }
+    var birth = document.getElementById("birth_date");
+    if (birth && (!birth.value || birth.getAttribute("data-autofilled") === "1")) {
+      birth.value = info.getAttribute("data-nik-birth");
+      birth.setAttribute("data-autofilled", "1");
+    }
+    var gender = document.querySelector('input[name="gender"][value="' + info.getAttribute("data-nik-gender") + '"]');
+    if (gender) { gender.checked = true; }
+  });
+  document.addEventListener("input", function (event) {
+    if (event.target && event.target.id === "birth_date") { event.target.removeAttribute("data-autofilled"); }
+  });
+})();

@@ -1,0 +1,25 @@
+"""Template helpers of the participants domain."""
+from urllib.parse import quote
+
+from ..core.idnumbers import whatsapp_number
+from ..core.scoping import current_scope
+from . import bp
+from .services import mask_name
+
+
+@bp.app_template_filter("mask_name")
+def _mask_name(name: str) -> str:
+    return mask_name(name or "")
+
+
+@bp.app_template_filter("wa_link")
+def wa_link(participant) -> str:
+    """wa.me link with a short Indonesian greeting from the kecamatan office."""
+    text = (f"Halo {participant.name}, kami dari Kantor Kecamatan {participant.kecamatan.name} "
+            "terkait pendaftaran JakPreneur/OK OCE Anda. Mohon konfirmasi data Anda.")
+    return f"https://wa.me/{whatsapp_number(participant.phone)}?text={quote(text)}"
+
+
+@bp.app_template_global("in_scope")
+def in_scope(kecamatan_id: int) -> bool:
+    return current_scope().covers_kecamatan(kecamatan_id)

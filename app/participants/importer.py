@@ -1,0 +1,315 @@
+"""Importing registrations from a CSV or XLSX export (old website, Google Form).
+
+Upload → the rows are kept in a private file under ``instance/imports`` → the user maps
+columns → a preview marks each bad row with its reason → the good rows are imported in one
+transaction. A NIK already registered is reported, never duplicated, so a second import of
+the same file adds no one.
+"""
+import csv
+import io
+import json
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import insert, select
+
+from ..core.audit import AuditLog
+from ..core.timeutil import today_wib, utcnow
+from ..extensions import db
+from ..regions.models import Kecamatan
+from .models import STAGES, Participant, ParticipantStep, Sector, name_key
+from .services import (Registration, assign_reg_numbers, check_registration, jakarta_kecamatan_prefixes,
+                       resolve_kelurahan)
+
+MAX_ROWS = 20_000
+MAX_CELL = 2_000
+
+TARGETS = {
+    "nik": ("NIK", True),
+    "name": ("Nama lengkap", True),
+    "kelurahan": ("Kelurahan domisili", True),
+    "phone": ("Nomor HP", False),
+    "birth_date": ("Tanggal lahir", False),
+    "gender": ("Jenis kelamin", False),
+    "email": ("Surel", False),
+    "address": ("Alamat", False),
+    "business_name": ("Nama usaha", False),
+    "sector": ("Sektor usaha", False),
+    "stage": ("Tahap usaha", False),
+    "registered_on": ("Tanggal daftar", False),
+}
+SYNONYMS = {
+    "nik": {"nik", "noktp", "nomorktp", "nomorindukkependudukan", "ktp"},
+    "name": {"nama", "namalengkap", "name", "namapeserta"},
+    "kelurahan": {"kelurahan", "kel", "kelurahandomisili"},
+    "phone": {"hp", "nohp", "nomorhp", "telepon", "telp", "whatsapp", "wa", "nowa", "phone", "nomorwhatsapp", "nomorhpwhatsapp"},
+    "birth_date": {"tanggallahir", "tgllahir", "lahir"},
+    "gender": {"jeniskelamin", "jk", "gender", "lp", "kelamin"},
+    "email": {"email", "surel", "alamatemail", "alamatsurel"},
+    "address": {"alamat", "alamatrumah"},
+    "business_name": {"namausaha", "usaha"},
+    "sector": {"sektor", "sektorusaha", "bidangusaha", "jenisusaha"},
+    "stage": {"tahap", "tahapusaha"},
+    "registered_on": {"tanggaldaftar", "tgldaftar", "timestamp", "tanggalpendaftaran"},
+}
+TEMPLATE_HEADERS = ["NIK", "Nama lengkap", "Nomor HP", "Tanggal lahir", "Jenis kelamin", "Surel", "Alamat",
+                    "Kelurahan", "Nama usaha", "Sektor usaha", "Tahap usaha", "Tanggal daftar"]
+TEMPLATE_EXAMPLE = ["3171011708859901", "Contoh Nama", "0812-3456-7890", "17-08-1985", "L", "",
+                    "Jl. Contoh No. 1 RT 001/RW 002", "Gambir", "Warung Contoh", "Kuliner", "Sudah berjalan", ""]
+
+
+class ImportFileError(ValueError):
+    pass
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", (text or "").lower())
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()[:MAX_CELL + 1]
+
+
+def read_table(filename: str, content: bytes) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of the first sheet; ImportFileError with an Indonesian message otherwise."""
+    name = (filename or "").lower()
+    if not content:
+        raise ImportFileError("Berkas kosong.")
+    if name.endswith(".csv"):
+        rows = _read_csv(content)
+    elif name.endswith(".xlsx"):
+        rows = _read_xlsx(content)
+    else:
+        raise ImportFileError("Berkas harus berformat CSV atau XLSX (Excel).")
+    rows = [r for r in rows if any(c for c in r)]
+    if not rows:
+        raise ImportFileError("Berkas kosong: tidak ada judul kolom maupun data.")
+    headers, data = [h or f"Kolom {i + 1}" for i, h in enumerate(rows[0])], rows[1:]
+    if not data:
+        raise ImportFileError("Berkas hanya berisi judul kolom; tidak ada baris data.")
+    if len(data) > MAX_ROWS:
+        raise ImportFileError(f"Berkas berisi {len(data):,} baris; paling banyak {MAX_ROWS:,} baris sekali impor. "
+                              "Bagi menjadi beberapa berkas.".replace(",", "."))
+    width = len(headers)
+    return headers, [(r + [""] * width)[:width] for r in data]
+
+
+def _read_csv(content: bytes) -> list[list[str]]:
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            text = content.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    if "\x00" in text:
+        raise ImportFileError("Berkas ini bukan CSV teks yang sah.")
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    return [[_cell(c) for c in row] for row in csv.reader(io.StringIO(text), dialect)]
+
+
+def _read_xlsx(content: bytes) -> list[list[str]]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many kinds for a damaged or foreign file
+        raise ImportFileError("Berkas XLSX tidak dapat dibaca; simpan ulang dari Excel sebagai .xlsx.") from None
+    try:
+        sheet = workbook.worksheets[0]
+        return [[_cell(c) for c in row] for row in sheet.iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+
+
+def guess_mapping(headers: list[str]) -> dict[str, str]:
+    mapping = {}
+    for index, header in enumerate(headers):
+        key = _key(header)
+        for target, names in SYNONYMS.items():
+            if key in names and target not in mapping:
+                mapping[target] = str(index)
+    return mapping
+
+
+# --- Storage of an upload between steps ------------------------------------------------------
+
+def _folder() -> Path:
+    folder = Path(current_app.instance_path) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def save_upload(user_id: int, kecamatan_id: int, filename: str, headers, rows) -> str:
+    folder = _folder()
+    for old in folder.glob("*.json"):
+        if old.stat().st_mtime < time.time() - 86400:
+            old.unlink(missing_ok=True)
+    token = secrets.token_urlsafe(16)
+    payload = {"user_id": user_id, "kecamatan_id": kecamatan_id, "filename": filename[:120],
+               "headers": headers, "rows": rows}
+    (folder / f"{token}.json").write_text(json.dumps(payload), encoding="utf-8")
+    return token
+
+
+def load_upload(token: str, user_id: int) -> dict | None:
+    if not re.fullmatch(r"[A-Za-z0-9_-]{10,40}", token or ""):
+        return None
+    path = _folder() / f"{token}.json"
+    if not path.exists():
+        return None
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    return payload if payload.get("user_id") == user_id else None
+
+
+def discard_upload(token: str) -> None:
+    (_folder() / f"{token}.json").unlink(missing_ok=True)
+
+
+# --- Checking rows -------------------------------------------------------------------------
+
+GENDER_WORDS = {"l": "L", "lk": "L", "lakilaki": "L", "pria": "L", "p": "P", "pr": "P", "perempuan": "P", "wanita": "P"}
+STAGE_WORDS = {**{_key(k): k for k in STAGES}, **{_key(v): k for k, v in STAGES.items()}, "berjalan": "berjalan"}
+
+
+def parse_date(text: str) -> date | None:
+    text = (text or "").strip()
+    for pattern in ("%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y", "%d.%m.%Y", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M:%S"):
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise ValueError(text)
+
+
+@dataclass
+class RowResult:
+    number: int  # row number in the file (header is row 1)
+    values: dict
+    errors: list[str] = field(default_factory=list)
+    registered_on: date | None = None
+
+
+def check_rows(headers, rows, mapping: dict[str, str]) -> list[RowResult]:
+    prefixes = jakarta_kecamatan_prefixes()
+    sectors = {**{_key(s.name): s.id for s in db.session.scalars(select(Sector))},
+               **{_key(s.code): s.id for s in db.session.scalars(select(Sector))}}
+    default_sector = sectors.get("lainnya")
+    kel_cache: dict[str, int | None] = {}
+    results: list[RowResult] = []
+    seen_nik: dict[str, int] = {}
+
+    def get(row, target):
+        index = mapping.get(target)
+        return row[int(index)] if index not in (None, "") else ""
+
+    for offset, row in enumerate(rows):
+        number = offset + 2
+        errors: list[str] = []
+        if any(len(c) > MAX_CELL for c in row):
+            results.append(RowResult(number, {"nik": get(row, "nik")[:20], "name": get(row, "name")[:60]},
+                                     [f"Ada isian lebih dari {MAX_CELL} karakter."]))
+            continue
+        birth = None
+        if get(row, "birth_date"):
+            try:
+                birth = parse_date(get(row, "birth_date"))
+            except ValueError:
+                errors.append("Tanggal lahir tidak terbaca (pakai hari-bulan-tahun, mis. 17-08-1985).")
+        gender = None
+        if get(row, "gender"):
+            gender = GENDER_WORDS.get(_key(get(row, "gender")))
+            if gender is None:
+                errors.append("Jenis kelamin harus L atau P.")
+        stage = "ide"
+        if get(row, "stage"):
+            stage = STAGE_WORDS.get(_key(get(row, "stage")))
+            if stage is None:
+                errors.append("Tahap usaha harus Ide, Baru mulai atau Sudah berjalan.")
+        sector_id = default_sector
+        if get(row, "sector"):
+            sector_id = sectors.get(_key(get(row, "sector")))
+            if sector_id is None:
+                errors.append(f"Sektor usaha '{get(row, 'sector')[:40]}' tidak dikenal.")
+        registered_on = None
+        if get(row, "registered_on"):
+            try:
+                registered_on = parse_date(get(row, "registered_on"))
+            except ValueError:
+                errors.append("Tanggal daftar tidak terbaca.")
+        reg = Registration(nik=get(row, "nik"), name=get(row, "name"), birth_date=birth, gender=gender,
+                           phone=get(row, "phone"), email=get(row, "email"), address=get(row, "address"),
+                           kelurahan=get(row, "kelurahan"), business_name=get(row, "business_name"),
+                           sector_id=sector_id, stage=stage or "ide", phone_required=False)
+        checked = check_registration(reg, prefixes)
+        errors += list(checked.errors.values())
+        kel_value = reg.kelurahan.strip()
+        if kel_value not in kel_cache:
+            found = resolve_kelurahan(kel_value)
+            kel_cache[kel_value] = found.id if found else None
+        if kel_cache[kel_value] is None:
+            errors.append("Kelurahan kosong atau tidak dikenal." if kel_value else "Kelurahan wajib diisi.")
+        checked.values["kelurahan_id"] = kel_cache[kel_value]
+        nik = checked.values["nik"]
+        if "nik" not in checked.errors:
+            if nik in seen_nik:
+                errors.append(f"NIK sama dengan baris {seen_nik[nik]} di berkas ini.")
+            else:
+                seen_nik[nik] = number
+        if registered_on and registered_on > today_wib():
+            errors.append("Tanggal daftar di masa depan.")
+        results.append(RowResult(number, checked.values, errors, registered_on))
+
+    # NIKs already registered, looked up in chunks (one query per 1,000 rows).
+    niks = [r.values["nik"] for r in results if not r.errors]
+    taken: set[str] = set()
+    for start in range(0, len(niks), 1000):
+        chunk = niks[start:start + 1000]
+        taken.update(db.session.scalars(select(Participant.nik).where(Participant.nik.in_(chunk))))
+    for result in results:
+        if not result.errors and result.values["nik"] in taken:
+            result.errors.append("NIK sudah terdaftar; baris dilewati (tidak didaftarkan dua kali).")
+    return results
+
+
+def import_rows(results: list[RowResult], kecamatan: Kecamatan, user_id: int, filename: str) -> list[Participant]:
+    """Insert every good row in the current transaction (the caller commits once)."""
+    good = [r for r in results if not r.errors]
+    if not good:
+        return []
+    now = utcnow()
+    participants = []
+    for result in good:
+        values = {k: v for k, v in result.values.items() if not k.startswith("_")}
+        registered_at = datetime.combine(result.registered_on, datetime.min.time()) if result.registered_on else now
+        participants.append(Participant(**values, name_key=name_key(values["name"]), kecamatan_id=kecamatan.id,
+                                        channel="import", status="active", registered_by_id=user_id,
+                                        registered_at=registered_at, verified_at=now))
+    db.session.add_all(participants)
+    assign_reg_numbers(participants, kecamatan)
+    db.session.flush()
+    today = today_wib()
+    db.session.execute(insert(ParticipantStep), [
+        {"participant_id": p.id, "step": 1, "completed_on": r.registered_on or today, "kecamatan_id": kecamatan.id,
+         "source": "import", "source_id": p.id, "out_of_order": False, "recorded_at": now}
+        for p, r in zip(participants, good)])
+    db.session.execute(insert(AuditLog), [
+        {"at": now, "user_id": user_id, "action": "participant.import", "entity_type": "participant",
+         "entity_id": p.id, "kecamatan_id": kecamatan.id, "summary": f"Impor dari {filename[:80]}",
+         "changes": {"reg_number": {"before": None, "after": p.reg_number}}} for p in participants])
+    return participants

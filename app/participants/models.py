@@ -1,0 +1,142 @@
+"""Participants, their sectors, and the step records that say which steps each has reached."""
+import re
+import unicodedata
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, SmallInteger, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..core.scoping import Scope, kecamatan_clause
+from ..core.timeutil import utcnow
+from ..extensions import db
+from ..regions.models import Kecamatan, Kelurahan
+
+GENDERS = {"L": "Laki-laki", "P": "Perempuan"}
+STAGES = {"ide": "Ide", "baru_mulai": "Baru mulai", "berjalan": "Sudah berjalan"}
+CHANNELS = {"walkin": "Datang langsung", "online": "Daring", "import": "Impor"}
+STATUSES = {"pending": "Menunggu verifikasi", "active": "Aktif", "rejected": "Ditolak"}
+DEFAULT_SECTORS = [
+    ("kuliner", "Kuliner"), ("fashion", "Fesyen"), ("kriya", "Kriya"), ("jasa", "Jasa"),
+    ("pertanian", "Pertanian/perikanan"), ("perdagangan", "Perdagangan"), ("lainnya", "Lainnya"),
+]
+
+
+def name_key(name: str) -> str:
+    """Case-, accent- and punctuation-free form of a name, for search and duplicate checks."""
+    decomposed = unicodedata.normalize("NFKD", name or "")
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    cleaned = re.sub(r"[^\w\s]", "", stripped.casefold())
+    return " ".join(cleaned.split())
+
+
+class Sector(db.Model):
+    __tablename__ = "sector"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(30), unique=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+    @classmethod
+    def scope_clause(cls, scope: Scope):
+        return None
+
+
+class Participant(db.Model):
+    __tablename__ = "participant"
+    __table_args__ = (
+        CheckConstraint("gender in ('L', 'P')", name="gender"),
+        CheckConstraint("status in ('pending', 'active', 'rejected')", name="status"),
+        CheckConstraint("channel in ('walkin', 'online', 'import')", name="channel"),
+        CheckConstraint("stage in ('ide', 'baru_mulai', 'berjalan')", name="stage"),
+        Index("ix_participant_kecamatan_status_registered", "kecamatan_id", "status", "registered_at"),
+        Index("ix_participant_name_key_birth", "name_key", "birth_date"),
+        Index("ix_participant_kecamatan_name_key", "kecamatan_id", "name_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reg_number: Mapped[str | None] = mapped_column(String(20), unique=True)
+    nik: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(150))
+    name_key: Mapped[str] = mapped_column(String(150))
+    gender: Mapped[str] = mapped_column(String(1))
+    birth_date: Mapped[date] = mapped_column(Date)
+    phone: Mapped[str | None] = mapped_column(String(16), index=True)
+    email: Mapped[str | None] = mapped_column(String(120))
+    address: Mapped[str] = mapped_column(String(300), default="")
+    kelurahan_id: Mapped[int] = mapped_column(ForeignKey("kelurahan.id"), index=True)
+    kecamatan_id: Mapped[int] = mapped_column(ForeignKey("kecamatan.id"))
+    business_name: Mapped[str] = mapped_column(String(150), default="")
+    sector_id: Mapped[int | None] = mapped_column(ForeignKey("sector.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(20), default="ide")
+    channel: Mapped[str] = mapped_column(String(10), index=True)
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    rejection_reason: Mapped[str | None] = mapped_column(String(300))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("participant.id"))
+    registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    registered_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    verified_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    kelurahan: Mapped[Kelurahan] = relationship()
+    kecamatan: Mapped[Kecamatan] = relationship()
+    sector: Mapped[Sector | None] = relationship()
+    registered_by = relationship("User")
+    steps: Mapped[list["ParticipantStep"]] = relationship(back_populates="participant",
+                                                          order_by="ParticipantStep.step")
+
+    @classmethod
+    def scope_clause(cls, scope: Scope):
+        return kecamatan_clause(cls.kecamatan_id, scope)
+
+    @property
+    def gender_label(self) -> str:
+        return GENDERS.get(self.gender, "")
+
+    @property
+    def stage_label(self) -> str:
+        return STAGES.get(self.stage, "")
+
+    @property
+    def channel_label(self) -> str:
+        return CHANNELS.get(self.channel, "")
+
+    @property
+    def status_label(self) -> str:
+        return STATUSES.get(self.status, "")
+
+    def __repr__(self) -> str:
+        return f"<Participant {self.reg_number or self.id} {self.name}>"
+
+
+class ParticipantStep(db.Model):
+    """A step reached: the first record that completed it (source) and when.
+
+    One row per participant and step; the dashboards count these rows, the participant page
+    shows them as the timeline. Rows are written by the services of the domain that owns the
+    completing record (registration for P1, training for P2, ...), never typed by hand.
+    """
+
+    __tablename__ = "participant_step"
+    __table_args__ = (
+        UniqueConstraint("participant_id", "step", name="uq_participant_step_participant_step"),
+        CheckConstraint("step between 1 and 7", name="step"),
+        Index("ix_participant_step_step_kecamatan_date", "step", "kecamatan_id", "completed_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"))
+    step: Mapped[int] = mapped_column(SmallInteger)
+    completed_on: Mapped[date] = mapped_column(Date)
+    kecamatan_id: Mapped[int] = mapped_column(ForeignKey("kecamatan.id"))
+    source: Mapped[str] = mapped_column(String(40))
+    source_id: Mapped[int | None]
+    out_of_order: Mapped[bool] = mapped_column(default=False)
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    participant: Mapped[Participant] = relationship(back_populates="steps")
+
+    @classmethod
+    def scope_clause(cls, scope: Scope):
+        return kecamatan_clause(cls.kecamatan_id, scope)

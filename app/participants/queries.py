@@ -1,0 +1,68 @@
+"""The participant list query: search, filters and sort, always through the scope."""
+import re
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
+
+from ..core.scoping import scoped
+from ..core.timeutil import WIB
+from .models import Participant, name_key
+from .services import has_step_filter
+
+SORTS = {
+    "baru": (Participant.registered_at.desc(), Participant.id.desc()),
+    "lama": (Participant.registered_at.asc(), Participant.id.asc()),
+    "nama": (Participant.name_key.asc(), Participant.id.asc()),
+    "nomor": (Participant.reg_number.asc(), Participant.id.asc()),
+}
+_REG_NUMBER = re.compile(r"^\d{6}-\d{4}(-\d{1,5})?$")
+
+
+def search_clause(term: str):
+    """Name (any word start), NIK (16 digits exact, else prefix), phone (08…/62…/+62…) or registration number."""
+    term = term.strip()
+    if _REG_NUMBER.match(term):
+        return Participant.reg_number.startswith(term)
+    digits = re.sub(r"[\s\-.()]", "", term)
+    if digits.lstrip("+").isdigit() and len(digits.lstrip("+")) >= 4:
+        bare = digits.lstrip("+")
+        if digits.startswith("+") or bare.startswith(("08", "62")):
+            phone = "+62" + bare[1:] if bare.startswith("0") else "+" + bare
+            return Participant.phone.startswith(phone)
+        if len(bare) == 16:
+            return Participant.nik == bare
+        return Participant.nik.startswith(bare)
+    key = name_key(term)
+    if not key:
+        return None
+    return or_(Participant.name_key.startswith(key, autoescape=True),
+               Participant.name_key.contains(" " + key, autoescape=True))
+
+
+def _utc_bound(day, end: bool = False) -> datetime:
+    """Naive UTC of the start of ``day`` in WIB (of the next day when ``end``)."""
+    moment = datetime.combine(day + timedelta(days=1) if end else day, time.min, tzinfo=WIB)
+    return (moment - moment.utcoffset()).replace(tzinfo=None)
+
+
+def participant_query(filters: dict, scope=None):
+    stmt = scoped(select(Participant), Participant, scope).options(
+        joinedload(Participant.kelurahan), joinedload(Participant.kecamatan), joinedload(Participant.sector))
+    if filters.get("q"):
+        clause = search_clause(filters["q"])
+        if clause is not None:
+            stmt = stmt.where(clause)
+    if filters.get("kelurahan"):
+        stmt = stmt.where(Participant.kelurahan_id == int(filters["kelurahan"]))
+    if filters.get("step"):
+        stmt = stmt.where(has_step_filter(int(filters["step"])))
+    if filters.get("channel"):
+        stmt = stmt.where(Participant.channel == filters["channel"])
+    if filters.get("status"):
+        stmt = stmt.where(Participant.status == filters["status"])
+    if filters.get("dari"):
+        stmt = stmt.where(Participant.registered_at >= _utc_bound(filters["dari"]))
+    if filters.get("sampai"):
+        stmt = stmt.where(Participant.registered_at < _utc_bound(filters["sampai"], end=True))
+    return stmt.order_by(*SORTS.get(filters.get("urut") or "baru", SORTS["baru"]))

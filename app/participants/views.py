@@ -1,0 +1,319 @@
+from datetime import date
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..core import audit
+from ..core.access import roles_required
+from ..core.htmx import render
+from ..core.pagination import paginate
+from ..core.pdf import pdf_response, qr_svg, render_pdf
+from ..core.scoping import current_scope, get_or_404, scoped
+from ..core.timeutil import today_wib, utcnow
+from ..extensions import db
+from ..regions.models import Kecamatan, Kelurahan
+from ..regions.services import kecamatan_choices
+from ..settings.services import letterhead_for, program_settings
+from . import bp
+from .access import EDIT_ROLES, REGISTER_ROLES, VIEW_ROLES, sees_personal_data
+from .forms import FilterForm, MergeForm, ParticipantForm, RejectForm
+from .models import Participant
+from .queries import _utc_bound, participant_query
+from .services import (Registration, RegistrationError, all_kelurahan, kelurahan_label, merge, nik_status,
+                       register, reject, sector_choices, steps_reached, timeline, update, verify)
+
+
+# --- Helpers shared with the online and import views ---------------------------------------
+
+def registration_from(form) -> Registration:
+    sector = form.sector_id.data
+    return Registration(
+        nik=form.nik.data or "", name=form.name.data or "", birth_date=form.birth_date.data,
+        gender=form.gender.data or None, phone=form.phone.data or "", email=form.email.data or "",
+        address=form.address.data or "", kelurahan=form.kelurahan.data or "",
+        business_name=form.business_name.data or "", sector_id=int(sector) if sector and sector.isdigit() else None,
+        stage=form.stage.data or "")
+
+
+def apply_errors(form, err: RegistrationError) -> None:
+    for name, message in err.errors.items():
+        field = getattr(form, name, None)
+        if field is None:
+            field = form.nik
+        field.errors = list(field.errors) + [message]
+
+
+def confirmed_flags(form) -> set[str]:
+    flags = set()
+    if form.confirm_identity.data:
+        flags.add("identity")
+    if form.confirm_duplicate.data:
+        flags.add("duplicate")
+    return flags
+
+
+def prepare_form(form, participant: Participant | None = None) -> None:
+    form.sector_id.choices = {"": "— pilih —", **sector_choices(participant.sector_id if participant else None)}
+
+
+def registering_kecamatan(form) -> Kecamatan | None:
+    """The user's own kecamatan, or the one picked by a user who covers several."""
+    scope = current_scope()
+    if scope.kecamatan_id:
+        return db.session.get(Kecamatan, scope.kecamatan_id)
+    value = form.kecamatan_id.data
+    if not value or not str(value).isdigit():
+        form.kecamatan_id.errors = list(form.kecamatan_id.errors) + ["Pilih kecamatan pendaftar."]
+        return None
+    return get_or_404(Kecamatan, value)
+
+
+def needs_kecamatan_choice() -> bool:
+    return current_scope().kecamatan_id is None
+
+
+# --- Walk-in desk ---------------------------------------------------------------------------
+
+@bp.route("/peserta/daftar", methods=["GET", "POST"])
+@roles_required(*REGISTER_ROLES)
+def register_walkin():
+    form = ParticipantForm()
+    prepare_form(form)
+    form.kecamatan_id.choices = {"": "— pilih —", **{str(k): v for k, v in kecamatan_choices()}}
+    warnings = {}
+    duplicates = []
+    if form.validate_on_submit():
+        kecamatan = registering_kecamatan(form)
+        if kecamatan is not None:
+            try:
+                participant = register(registration_from(form), kecamatan, "walkin", current_user,
+                                       confirmed=confirmed_flags(form))
+            except RegistrationError as err:
+                db.session.rollback()
+                apply_errors(form, err)
+                warnings, duplicates = err.needs_confirmation, err.duplicates
+            else:
+                db.session.commit()
+                return redirect(url_for("participants.registered", participant_id=participant.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template("participants/register.html", form=form, warnings=warnings, duplicates=duplicates,
+                           kelurahan=all_kelurahan(), label=kelurahan_label,
+                           choose_kecamatan=needs_kecamatan_choice(), scope=current_scope()), status
+
+
+@bp.post("/peserta/cek-nik")
+@roles_required(*REGISTER_ROLES)
+def check_nik_fragment():
+    """htmx: is the NIK valid, and is this person already registered (anywhere)?"""
+    raw = (request.form.get("nik") or "")[:40]
+    status = nik_status(raw, current_scope())
+    today = today_wib()
+    return render_template("participants/_nik_status.html", status=status, raw=raw,
+                           birth=status.info.birth_date(today) if status.info.valid else None)
+
+
+@bp.get("/peserta/<int:participant_id>/terdaftar")
+@roles_required(*REGISTER_ROLES)
+def registered(participant_id: int):
+    participant = get_or_404(Participant, participant_id)
+    return render_template("participants/registered.html", p=participant)
+
+
+# --- List, search, export -----------------------------------------------------------------
+
+def filter_form() -> tuple[FilterForm, dict]:
+    form = FilterForm(request.args)
+    scope = current_scope()
+    kel_stmt = scoped(select(Kelurahan).order_by(Kelurahan.name), Kelurahan, scope)
+    form.kelurahan.choices = {"": "Semua", **{str(k.id): k.name for k in db.session.scalars(kel_stmt)}}
+    form.validate()
+    filters = {name: (field.data if not field.errors else None) for name, field in form._fields.items()}
+    if filters.get("kelurahan") and filters["kelurahan"] not in form.kelurahan.choices:
+        filters["kelurahan"] = None
+    for key in ("step", "channel", "status", "urut"):
+        if filters.get(key) and filters[key] not in dict(form[key].choices):
+            filters[key] = None
+    return form, filters
+
+
+def filter_args(form) -> dict:
+    return {name: (field.data.isoformat() if isinstance(field.data, date) else (field.data or ""))
+            for name, field in form._fields.items() if not field.errors}
+
+
+@bp.get("/peserta")
+@roles_required(*VIEW_ROLES)
+def index():
+    form, filters = filter_form()
+    page = paginate(participant_query(filters), request.args.get("hal", 1))
+    steps = steps_reached([p.id for p in page.items])
+    return render("participants/index.html", "participants/_table.html", form=form, page=page, steps=steps,
+                  args=filter_args(form), unmasked=sees_personal_data(current_user))
+
+
+# --- Participant page and edit ------------------------------------------------------------
+
+@bp.get("/peserta/<int:participant_id>")
+@roles_required(*VIEW_ROLES)
+def detail(participant_id: int):
+    participant = get_or_404(Participant, participant_id)
+    history = db.session.scalars(
+        select(audit.AuditLog).options(joinedload(audit.AuditLog.user))
+        .where(audit.AuditLog.entity_type == "participant", audit.AuditLog.entity_id == participant.id)
+        .order_by(audit.AuditLog.at.desc(), audit.AuditLog.id.desc()).limit(50)).all()
+    mode = program_settings().mode
+    return render_template("participants/detail.html", p=participant, timeline=timeline(participant, mode),
+                           history=history, unmasked=sees_personal_data(current_user),
+                           can_edit=current_user.role in EDIT_ROLES)
+
+
+@bp.route("/peserta/<int:participant_id>/ubah", methods=["GET", "POST"])
+@roles_required(*EDIT_ROLES)
+def edit(participant_id: int):
+    participant = get_or_404(Participant, participant_id)
+    form = ParticipantForm(obj=participant)
+    prepare_form(form, participant)
+    if not form.is_submitted():
+        form.kelurahan.data = kelurahan_label(participant.kelurahan)
+        form.sector_id.data = str(participant.sector_id or "")
+    warnings, duplicates = {}, []
+    if form.validate_on_submit():
+        try:
+            changes = update(participant, registration_from(form), confirmed=confirmed_flags(form))
+        except RegistrationError as err:
+            db.session.rollback()
+            participant = get_or_404(Participant, participant_id)
+            apply_errors(form, err)
+            warnings, duplicates = err.needs_confirmation, err.duplicates
+        else:
+            db.session.commit()
+            flash("Perubahan disimpan." if changes else "Tidak ada perubahan.", "success")
+            return redirect(url_for("participants.detail", participant_id=participant.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template("participants/edit.html", form=form, p=participant, warnings=warnings,
+                           duplicates=duplicates, kelurahan=all_kelurahan(), label=kelurahan_label), status
+
+
+# --- Cards ---------------------------------------------------------------------------------
+
+def _cards_pdf(participants: list[Participant], filename: str, sheet: bool):
+    by_kec = {}
+    for p in participants:
+        by_kec.setdefault(p.kecamatan_id, p.kecamatan)
+    cards = [{"p": p, "qr": qr_svg(p.reg_number, scale=2)} for p in participants]
+    content = render_pdf("pdf/cards.html", paper="A4", cards=cards, sheet=sheet,
+                         letterheads={k: letterhead_for(kec) for k, kec in by_kec.items()})
+    audit.record("document.cards", entity_type="participant", entity_id=participants[0].id if len(participants) == 1 else None,
+                 kecamatan_id=participants[0].kecamatan_id if len(by_kec) == 1 else None,
+                 summary=f"Cetak {len(participants)} kartu peserta")
+    db.session.commit()
+    return pdf_response(content, filename)
+
+
+@bp.get("/peserta/<int:participant_id>/kartu.pdf")
+@roles_required(*REGISTER_ROLES)
+def card(participant_id: int):
+    participant = get_or_404(Participant, participant_id)
+    if participant.status != "active":
+        abort(404)
+    return _cards_pdf([participant], f"kartu-{participant.reg_number}.pdf", sheet=False)
+
+
+MAX_CARDS = 500
+
+
+@bp.get("/peserta/kartu.pdf")
+@roles_required(*REGISTER_ROLES)
+def card_sheet():
+    """A4 sheets of cards with cut lines: everyone active registered on the chosen day (default today)."""
+    try:
+        day = date.fromisoformat(request.args.get("tanggal", "")) if request.args.get("tanggal") else today_wib()
+    except ValueError:
+        abort(404)
+    stmt = scoped(select(Participant), Participant).options(selectinload(Participant.kecamatan)).where(
+        Participant.status == "active", Participant.verified_at >= _utc_bound(day),
+        Participant.verified_at < _utc_bound(day, end=True)).order_by(Participant.reg_number).limit(MAX_CARDS)
+    participants = list(db.session.scalars(stmt))
+    if not participants:
+        flash(f"Tidak ada peserta yang terdaftar pada {day.day}-{day.month}-{day.year} untuk dicetak kartunya.", "info")
+        return redirect(url_for("participants.index"))
+    return _cards_pdf(participants, f"kartu-peserta-{day.isoformat()}.pdf", sheet=True)
+
+
+# --- Online queue --------------------------------------------------------------------------
+
+@bp.get("/peserta/antrean")
+@roles_required(*EDIT_ROLES)
+def queue():
+    stmt = scoped(select(Participant), Participant).options(
+        joinedload(Participant.kelurahan), joinedload(Participant.kecamatan)).where(
+        Participant.status == "pending").order_by(Participant.registered_at.asc(), Participant.id.asc())
+    page = paginate(stmt, request.args.get("hal", 1))
+    return render("participants/queue.html", "participants/_queue_table.html", page=page,
+                  reject_form=RejectForm(), merge_form=MergeForm(), now=utcnow())
+
+
+@bp.post("/peserta/<int:participant_id>/verifikasi")
+@roles_required(*EDIT_ROLES)
+def queue_verify(participant_id: int):
+    participant = get_or_404(Participant, participant_id)
+    try:
+        verify(participant)
+    except RegistrationError as err:
+        db.session.rollback()
+        flash(" ".join(err.errors.values()), "info")
+    else:
+        db.session.commit()
+        flash(f"{participant.name} diverifikasi: nomor pendaftaran {participant.reg_number}.", "success")
+    return redirect(url_for("participants.queue"))
+
+
+@bp.route("/peserta/<int:participant_id>/tolak", methods=["GET", "POST"])
+@roles_required(*EDIT_ROLES)
+def queue_reject(participant_id: int):
+    participant = get_or_404(Participant, participant_id)
+    form = RejectForm()
+    if form.validate_on_submit():
+        try:
+            reject(participant, form.reason.data)
+        except RegistrationError as err:
+            db.session.rollback()
+            participant = get_or_404(Participant, participant_id)
+            form.reason.errors = list(form.reason.errors) + list(err.errors.values())
+        else:
+            db.session.commit()
+            flash(f"Pendaftaran {participant.name} ditolak.", "success")
+            return redirect(url_for("participants.queue"))
+    status = 422 if form.is_submitted() else 200
+    return render_template("participants/reject.html", form=form, p=participant), status
+
+
+@bp.route("/peserta/<int:participant_id>/gabung", methods=["GET", "POST"])
+@roles_required(*EDIT_ROLES)
+def queue_merge(participant_id: int):
+    participant = get_or_404(Participant, participant_id)
+    form = MergeForm()
+    target = None
+    if form.validate_on_submit():
+        key = (form.target.data or "").replace(" ", "")
+        target = db.session.scalars(scoped(select(Participant), Participant).where(
+            (Participant.reg_number == key) | (Participant.nik == key))).first()
+        if target is None:
+            form.target.errors = list(form.target.errors) + [
+                "Peserta tujuan tidak ditemukan di kecamatan Anda. Periksa nomor pendaftaran atau NIK."]
+        elif request.form.get("confirm") != "1":
+            pass  # show the target and ask to confirm
+        else:
+            try:
+                merge(participant, target)
+            except RegistrationError as err:
+                db.session.rollback()
+                form.target.errors = list(form.target.errors) + list(err.errors.values())
+            else:
+                db.session.commit()
+                flash(f"Pendaftaran daring {participant.name} digabungkan ke {target.reg_number}.", "success")
+                return redirect(url_for("participants.detail", participant_id=target.id))
+    status = 422 if form.is_submitted() and form.target.errors else 200
+    return render_template("participants/merge.html", form=form, p=participant, target=target), status

@@ -1,0 +1,136 @@
+"""Import screens: upload, map columns, preview, import; and the template file."""
+import csv
+import io
+
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..core import audit
+from ..core.access import roles_required
+from ..core.scoping import get_or_404
+from ..extensions import db
+from ..regions.models import Kecamatan
+from ..regions.services import kecamatan_choices
+from . import bp
+from .access import EDIT_ROLES
+from .forms import ImportUploadForm
+from .importer import (TARGETS, TEMPLATE_EXAMPLE, TEMPLATE_HEADERS, ImportFileError, check_rows, discard_upload,
+                       guess_mapping, import_rows, load_upload, read_table, save_upload)
+from .views import needs_kecamatan_choice, registering_kecamatan
+
+PREVIEW_BAD_ROWS = 500
+
+
+@bp.route("/peserta/impor", methods=["GET", "POST"])
+@roles_required(*EDIT_ROLES)
+def import_upload():
+    form = ImportUploadForm()
+    form.kecamatan_id.choices = {"": "— pilih —", **{str(k): v for k, v in kecamatan_choices()}}
+    if form.validate_on_submit():
+        upload = form.file.data
+        kecamatan = registering_kecamatan(form)
+        if not upload or not getattr(upload, "filename", ""):
+            form.file.errors = list(form.file.errors) + ["Pilih berkas CSV atau XLSX."]
+        elif kecamatan is not None:
+            try:
+                headers, rows = read_table(upload.filename, upload.read())
+            except ImportFileError as err:
+                form.file.errors = list(form.file.errors) + [str(err)]
+            else:
+                token = save_upload(current_user.id, kecamatan.id, upload.filename, headers, rows)
+                return redirect(url_for("participants.import_map", token=token))
+    status = 422 if form.is_submitted() else 200
+    return render_template("participants/import_upload.html", form=form,
+                           choose_kecamatan=needs_kecamatan_choice()), status
+
+
+def _upload_or_404(token: str) -> tuple[dict, Kecamatan]:
+    payload = load_upload(token, current_user.id)
+    if payload is None:
+        abort(404)
+    return payload, get_or_404(Kecamatan, payload["kecamatan_id"])
+
+
+def _mapping_from(form_data, headers) -> tuple[dict[str, str], dict[str, str]]:
+    mapping, errors = {}, {}
+    for target, (label, required) in TARGETS.items():
+        value = form_data.get(f"map_{target}", "")
+        if value and (not value.isdigit() or int(value) >= len(headers)):
+            value = ""
+        if value:
+            mapping[target] = value
+        elif required:
+            errors[target] = f"Kolom untuk {label} wajib dipilih."
+    return mapping, errors
+
+
+@bp.route("/peserta/impor/<token>", methods=["GET", "POST"])
+@roles_required(*EDIT_ROLES)
+def import_map(token: str):
+    """Column mapping (GET) and the preview of every row with its errors (POST)."""
+    payload, kecamatan = _upload_or_404(token)
+    headers = payload["headers"]
+    if request.method == "GET":
+        return render_template("participants/import_map.html", token=token, payload=payload, kecamatan=kecamatan,
+                               targets=TARGETS, mapping=guess_mapping(headers), errors={})
+    mapping, errors = _mapping_from(request.form, headers)
+    if errors:
+        return render_template("participants/import_map.html", token=token, payload=payload, kecamatan=kecamatan,
+                               targets=TARGETS, mapping=mapping, errors=errors), 422
+    results = check_rows(headers, payload["rows"], mapping)
+    bad = [r for r in results if r.errors]
+    good = [r for r in results if not r.errors]
+    return render_template("participants/import_preview.html", token=token, payload=payload, kecamatan=kecamatan,
+                           mapping=mapping, good=good, bad=bad[:PREVIEW_BAD_ROWS], bad_total=len(bad),
+                           total=len(results))
+
+
+@bp.post("/peserta/impor/<token>/simpan")
+@roles_required(*EDIT_ROLES)
+def import_commit(token: str):
+    payload, kecamatan = _upload_or_404(token)
+    mapping, errors = _mapping_from(request.form, payload["headers"])
+    if errors:
+        abort(400)
+    results = check_rows(payload["headers"], payload["rows"], mapping)
+    created = import_rows(results, kecamatan, current_user.id, payload["filename"])
+    skipped = [r for r in results if r.errors]
+    audit.record("participant.import_file", entity_type="import", kecamatan_id=kecamatan.id,
+                 summary=f"Impor {payload['filename'][:80]}: {len(created)} baru, {len(skipped)} dilewati",
+                 changes={"created": {"before": None, "after": len(created)},
+                          "skipped": {"before": None, "after": len(skipped)}})
+    db.session.commit()
+    discard_upload(token)
+    return render_template("participants/import_done.html", created=len(created), skipped=skipped[:PREVIEW_BAD_ROWS],
+                           skipped_total=len(skipped), kecamatan=kecamatan, filename=payload["filename"])
+
+
+@bp.get("/peserta/impor/templat.<fmt>")
+@roles_required(*EDIT_ROLES)
+def import_template(fmt: str):
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(TEMPLATE_HEADERS)
+        writer.writerow(TEMPLATE_EXAMPLE)
+        response = make_response("\ufeff" + buffer.getvalue())
+        response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    elif fmt == "xlsx":
+        from openpyxl import Workbook
+
+        workbook = Workbook()
+        sheet = workbook.active
+        sheet.title = "Peserta"
+        sheet.append(TEMPLATE_HEADERS)
+        sheet.append(TEMPLATE_EXAMPLE)
+        for column in ("A", "C"):
+            for cell in sheet[column]:
+                cell.number_format = "@"  # NIK and phone as text, not numbers
+        out = io.BytesIO()
+        workbook.save(out)
+        response = make_response(out.getvalue())
+        response.headers["Content-Type"] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        abort(404)
+    response.headers["Content-Disposition"] = f'attachment; filename="templat-impor-peserta.{fmt}"'
+    return response

@@ -1,0 +1,54 @@
+"""Public self-registration (no login): lands as pending in the chosen kecamatan's queue."""
+from flask import current_app, redirect, render_template, url_for
+from sqlalchemy import select
+
+from ..core.scoping import PROVINCE, Scope
+from ..extensions import db, limiter
+from ..regions.models import Kecamatan
+from ..regions.services import kecamatan_choices
+from . import bp
+from .forms import OnlineForm
+from .services import RegistrationError, all_kelurahan, kelurahan_label, register
+from .views import apply_errors, prepare_form, registration_from
+
+
+def _online_limit() -> str:
+    return current_app.config["ONLINE_RATE_LIMIT"]
+
+
+@bp.route("/daftar", methods=["GET", "POST"])
+@limiter.limit(_online_limit, methods=["POST"])
+def register_online():
+    form = OnlineForm()
+    prepare_form(form)
+    form.kecamatan_id.choices = {"": "— pilih —", **{str(k): v for k, v in kecamatan_choices(Scope(PROVINCE, kecamatan_ids=None))}}
+    if form.validate_on_submit():
+        kecamatan = None
+        if form.kecamatan_id.data and form.kecamatan_id.data.isdigit():
+            kecamatan = db.session.scalars(select(Kecamatan).where(Kecamatan.id == int(form.kecamatan_id.data))).first()
+        if kecamatan is None:
+            form.kecamatan_id.errors = list(form.kecamatan_id.errors) + ["Pilih kantor kecamatan yang dituju."]
+        if not form.agree.data:
+            form.agree.errors = list(form.agree.errors) + ["Centang persetujuan untuk melanjutkan."]
+        if kecamatan is not None and form.agree.data:
+            try:
+                # The public sees no other person's data, so a near-duplicate is left to staff to judge.
+                register(registration_from(form), kecamatan, "online", None, confirmed={"identity", "duplicate"})
+            except RegistrationError as err:
+                db.session.rollback()
+                if "nik" in err.errors and "sudah terdaftar" in err.errors["nik"]:
+                    err.errors["nik"] = ("NIK ini sudah terdaftar dalam program. Hubungi kantor kecamatan Anda; "
+                                         "tidak perlu mendaftar lagi.")
+                apply_errors(form, err)
+            else:
+                db.session.commit()
+                return redirect(url_for("participants.online_done", kecamatan_id=kecamatan.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template("participants/online.html", form=form, kelurahan=all_kelurahan(),
+                           label=kelurahan_label), status
+
+
+@bp.get("/daftar/terkirim/<int:kecamatan_id>")
+def online_done(kecamatan_id: int):
+    kecamatan = db.get_or_404(Kecamatan, kecamatan_id)
+    return render_template("participants/online_done.html", kecamatan=kecamatan)
