@@ -19,6 +19,15 @@ def tanggal(value: date | datetime | None, weekday: bool = False) -> str:
     return format_date(value, "EEEE, d MMMM y" if weekday else "d MMMM y", locale=LOCALE)
 
 
+def tanggal_pendek(value: date | datetime | None) -> str:
+    """'14 Nov 2026' for dense tables."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = to_wib(value).date()
+    return format_date(value, "d MMM y", locale=LOCALE)
+
+
 def tanggal_jam(value: datetime | None) -> str:
     """'22 November 2026 14.05' in WIB."""
     if value is None:
@@ -60,6 +69,7 @@ def mask_phone(phone: str | None) -> str:
 
 FILTERS = {
     "tanggal": tanggal,
+    "tanggal_pendek": tanggal_pendek,
     "tanggal_jam": tanggal_jam,
     "angka": angka,
     "rupiah": rupiah,

@@ -33,8 +33,10 @@ def demo_accounts() -> list[tuple[str, str, str, Wilayah]]:
 
 @bp.cli.command("demo-data")
 @click.option("--password", default=DEMO_PASSWORD, show_default=True, help="Password of every demo user.")
-def demo_data_command(password):
-    """Create demo users of every role in Tebet, Menteng and Cakung (idempotent)."""
+@click.option("--participants", "participant_count", type=click.IntRange(0, 5_000_000), default=0,
+              help="Also create this many synthetic participants (spread over all kelurahan).")
+def demo_data_command(password, participant_count):
+    """Create demo users of every role in Tebet, Menteng and Cakung (idempotent), and participants."""
     existing = set(db.session.scalars(select(User.username)))
     rows = []
     for username, name, role, wilayah in demo_accounts():
@@ -48,3 +50,11 @@ def demo_data_command(password):
     click.echo("Demo users (password: %s):" % password)
     for username, role, status in rows:
         click.echo(f"  {username:24} {role:12} {status}")
+    if participant_count:
+        import time
+
+        from .participants import create_participants
+
+        started = time.monotonic()
+        created = create_participants(participant_count)
+        click.echo(f"Participants: {created} created in {time.monotonic() - started:.0f} s.")

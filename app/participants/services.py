@@ -263,6 +263,13 @@ def _raise_if_invalid(checked: Checked, confirmed: set[str]) -> None:
         raise RegistrationError(checked.errors, pending, checked.values.get("_duplicates"))
 
 
+def validate(reg: Registration, confirmed: set[str] = frozenset()) -> None:
+    """Raise RegistrationError with every problem of ``reg`` without saving anything."""
+    checked = check_registration(reg, jakarta_kecamatan_prefixes())
+    check_against_records(checked, reg)
+    _raise_if_invalid(checked, confirmed)
+
+
 def register(reg: Registration, kecamatan: Kecamatan, channel: str, user=None,
              confirmed: set[str] = frozenset()) -> Participant:
     """Create a participant. Walk-ins are active at once (P1 done); online ones wait as pending."""

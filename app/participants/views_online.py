@@ -8,7 +8,7 @@ from ..regions.models import Kecamatan
 from ..regions.services import kecamatan_choices
 from . import bp
 from .forms import OnlineForm
-from .services import RegistrationError, all_kelurahan, kelurahan_label, register
+from .services import RegistrationError, all_kelurahan, kelurahan_label, register, validate
 from .views import apply_errors, prepare_form, registration_from
 
 
@@ -30,19 +30,21 @@ def register_online():
             form.kecamatan_id.errors = list(form.kecamatan_id.errors) + ["Pilih kantor kecamatan yang dituju."]
         if not form.agree.data:
             form.agree.errors = list(form.agree.errors) + ["Centang persetujuan untuk melanjutkan."]
-        if kecamatan is not None and form.agree.data:
-            try:
-                # The public sees no other person's data, so a near-duplicate is left to staff to judge.
-                register(registration_from(form), kecamatan, "online", None, confirmed={"identity", "duplicate"})
-            except RegistrationError as err:
-                db.session.rollback()
-                if "nik" in err.errors and "sudah terdaftar" in err.errors["nik"]:
-                    err.errors["nik"] = ("NIK ini sudah terdaftar dalam program. Hubungi kantor kecamatan Anda; "
-                                         "tidak perlu mendaftar lagi.")
-                apply_errors(form, err)
+        # The public sees no other person's data, so a near-duplicate is left to staff to judge.
+        confirmed = {"identity", "duplicate"}
+        try:
+            if kecamatan is None or not form.agree.data:
+                validate(registration_from(form), confirmed)  # show every other problem at once
             else:
+                register(registration_from(form), kecamatan, "online", None, confirmed=confirmed)
                 db.session.commit()
                 return redirect(url_for("participants.online_done", kecamatan_id=kecamatan.id))
+        except RegistrationError as err:
+            db.session.rollback()
+            if "sudah terdaftar" in err.errors.get("nik", ""):
+                err.errors["nik"] = ("NIK ini sudah terdaftar dalam program. Hubungi kantor kecamatan Anda; "
+                                     "tidak perlu mendaftar lagi.")
+            apply_errors(form, err)
     status = 422 if form.is_submitted() else 200
     return render_template("participants/online.html", form=form, kelurahan=all_kelurahan(),
                            label=kelurahan_label), status
