@@ -51,11 +51,13 @@ def register_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
     from .demo import bp as demo_bp
     from .participants import bp as participants_bp
+    from .training import bp as training_bp
     from .regions import bp as regions_bp
     from .settings import bp as settings_bp
     from .core import audit, sequences  # noqa: F401  (model registration)
+    from .core.views_audit import bp as audit_bp
 
-    for bp in (main.bp, regions_bp, auth_bp, settings_bp, participants_bp, demo_bp):
+    for bp in (main.bp, regions_bp, auth_bp, settings_bp, participants_bp, training_bp, audit_bp, demo_bp):
         app.register_blueprint(bp)
 
 

@@ -183,3 +183,27 @@ def make_participant(app):
             return participant.id
 
     return factory
+
+
+@pytest.fixture
+def make_course(app):
+    """make_course(kecamatan='31.74.01', meetings=3, facilitator=None, days=[...]) -> course id."""
+    from datetime import date, time, timedelta
+
+    from app.training.services import MeetingInput, create_course
+
+    def factory(kecamatan: str = "31.74.01", meetings: int = 3, facilitator=None, start: date | None = None,
+                capacity: int = 100, min_meetings: int | None = None, title: str = "Dasar Usaha Kuliner") -> int:
+        from app.core.timeutil import today_wib
+
+        start = start or today_wib()
+        with app.app_context():
+            kec = kecamatan_by_code(kecamatan)
+            inputs = [MeetingInput(date=start + timedelta(days=7 * i), start_time=time(9), end_time=time(12),
+                                   venue="Aula Kantor Kecamatan", capacity=capacity) for i in range(meetings)]
+            course = create_course(title, "Pemasaran dan pengemasan", kec, getattr(facilitator, "id", facilitator),
+                                   min_meetings, inputs, None)
+            db.session.commit()
+            return course.id
+
+    return factory

@@ -136,3 +136,21 @@ def test_production_refuses_missing_secret_key(monkeypatch, tmp_path):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite", "SECRET_KEY": None})
+
+
+def test_audit_log_page_filters(app, client, login_as, make_user):
+    from tests.conftest import login
+
+    admin = login_as("admin")
+    staff = make_user("staff", username="rina.tebet")
+    login(app.test_client(), staff.username)
+    html = client.get("/admin/audit").get_data(as_text=True)
+    assert "user.login" in html and "rina.tebet" in html and admin.username in html
+    only = client.get("/admin/audit?pengguna=rina", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "rina.tebet" in only and admin.username not in only and "<html" not in only
+    assert "Tidak ada catatan" in client.get("/admin/audit?dari=2001-01-01&sampai=2001-01-02").get_data(as_text=True)
+
+
+def test_audit_log_page_is_admin_only(client, login_as):
+    login_as("manager")
+    assert client.get("/admin/audit").status_code == 403

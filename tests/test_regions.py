@@ -2,7 +2,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.regions.models import Kecamatan, Kelurahan, Kota
-from app.regions.services import load_regions, search_kelurahan
+from app.regions.services import load_regions
 
 
 def counts():
@@ -36,17 +36,3 @@ def test_kemendagri_codes_not_bps(ctx):
     tebet = db.session.scalars(select(Kecamatan).where(Kecamatan.code == "31.74.01")).one()
     assert tebet.name == "Tebet" and tebet.nik_prefix == "317401" and tebet.kota.code == "31.74"
     assert len(tebet.kelurahan) == 7
-
-
-def test_kelurahan_search_ignores_case_and_spaces(ctx):
-    names = [k.name for k in search_kelurahan("setiabudi")]
-    assert "Setia Budi" in names
-    assert [k.code for k in search_kelurahan("31.74.01.1001")] == ["31.74.01.1001"]
-
-
-def test_kelurahan_picker_fragment(client, login_as):
-    login_as("staff")
-    html = client.get("/wilayah/kelurahan?q=pulo gadung", headers={"HX-Request": "true"}).get_data(as_text=True)
-    assert "Pulo Gadung" in html and "<option" in html
-    html = client.get("/wilayah/kelurahan?q=zzzz").get_data(as_text=True)
-    assert "Tidak ada kelurahan yang cocok" in html

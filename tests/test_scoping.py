@@ -67,20 +67,28 @@ def test_staff_is_refused_another_kecamatans_document(app, client, login_as):
 # walker's (Tebet). A new route with an argument not listed here fails the walk, so each
 # new kind of record must be added, and each new route is checked for scope automatically.
 
-def foreign_ids(app, make_user, make_participant) -> dict:
+def foreign_ids(app, make_user, make_participant, make_course) -> dict:
     from app.participants.importer import save_upload
     from app.settings.services import save_letterhead
 
     menteng_staff = make_user("staff", kecamatan="31.71.06", username="walk.menteng")
     participant_id = make_participant(kecamatan="31.71.06")
+    course_id = make_course(kecamatan="31.71.06")
     make_participant(kecamatan="31.71.06", channel="online", name="Pending Menteng")
     with app.app_context():
         menteng = kecamatan_by_code("31.71.06")
         save_letterhead(menteng, {"office_name": "Kantor Kecamatan Menteng"}, logo=_png())
         token = save_upload(menteng_staff.id, menteng.id, "x.csv", ["NIK"], [["1"]])
+        from app.participants.models import Participant
+        from app.training.models import Course
+        from app.training.services import enroll
+
+        course = db.session.get(Course, course_id)
+        enrollment = enroll(course, [db.session.get(Participant, participant_id)], None)[0][0]
         db.session.commit()
         return {"kecamatan_id": menteng.id, "user_id": menteng_staff.id, "participant_id": participant_id,
-                "token": token}
+                "token": token, "course_id": course_id, "meeting_id": course.meetings[0].id,
+                "enrollment_id": enrollment.id}
 
 
 def _png() -> bytes:
@@ -93,14 +101,14 @@ def _png() -> bytes:
     return buffer.getvalue()
 
 
-PUBLIC_ENDPOINTS = {"static", "auth.login", "main.health", "participants.online_done"}
+PUBLIC_ENDPOINTS = {"static", "auth.login", "main.health", "participants.online_done", "training.verify"}
 # Arguments that name a format, not a record: such routes are lists, scoped like any list.
 NON_RECORD_ARGS = {"fmt"}
 
 
 @pytest.mark.parametrize("role", ["staff", "facilitator", "pendamping", "manager"])
-def test_every_route_refuses_other_kecamatans_records(app, client, make_user, make_participant, role):
-    ids = foreign_ids(app, make_user, make_participant)
+def test_every_route_refuses_other_kecamatans_records(app, client, make_user, make_participant, make_course, role):
+    ids = foreign_ids(app, make_user, make_participant, make_course)
     kwargs = {"kota": "31.74"} if role == "manager" else {"kecamatan": "31.74.01"}
     walker = make_user(role, **kwargs)
     from tests.conftest import login

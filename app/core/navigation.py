@@ -7,10 +7,14 @@ MENU = [
     ("Peserta", "participants.index", {ADMIN, MANAGER, STAFF}),
     ("Antrean daring", "participants.queue", {ADMIN, STAFF}),
     ("Impor", "participants.import_upload", {ADMIN, STAFF}),
+    ("Hari ini", "training.today_page", {FACILITATOR}),
+    ("Pelatihan", "training.index", {ADMIN, MANAGER, STAFF, FACILITATOR}),
+    ("Sertifikat", "training.certificate_register", {ADMIN, MANAGER, STAFF}),
     ("Pengguna", "auth.users", {ADMIN}),
     ("Pengaturan", "settings.program", {ADMIN}),
     ("Kop surat", "settings.letterheads", {ADMIN}),
     ("Sektor", "participants.sectors", {ADMIN}),
+    ("Log audit", "audit.index", {ADMIN}),
 ]
 
 

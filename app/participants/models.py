@@ -51,6 +51,7 @@ class Participant(db.Model):
         CheckConstraint("channel in ('walkin', 'online', 'import')", name="channel"),
         CheckConstraint("stage in ('ide', 'baru_mulai', 'berjalan')", name="stage"),
         Index("ix_participant_kecamatan_status_registered", "kecamatan_id", "status", "registered_at"),
+        Index("ix_participant_kecamatan_registered", "kecamatan_id", "registered_at"),
         Index("ix_participant_name_key_birth", "name_key", "birth_date"),
         Index("ix_participant_kecamatan_name_key", "kecamatan_id", "name_key"),
     )

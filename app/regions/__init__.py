@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("regions", __name__)
 
-from . import cli, views  # noqa: E402,F401
+from . import cli  # noqa: E402,F401

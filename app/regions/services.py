@@ -83,15 +83,3 @@ def kota_choices() -> list[tuple[int, str]]:
 
 def kecamatan_by_nik_prefix(prefix: str) -> Kecamatan | None:
     return db.session.scalars(select(Kecamatan).where(Kecamatan.nik_prefix == prefix)).first()
-
-
-def search_kelurahan(term: str, scope: Scope | None = None, limit: int = 20) -> list[Kelurahan]:
-    """Kelurahan whose name (case, spaces and punctuation ignored) or code contains ``term``."""
-    stmt = select(Kelurahan).options(joinedload(Kelurahan.kecamatan)).order_by(Kelurahan.name).limit(limit)
-    if scope is not None:
-        stmt = scoped(stmt, Kelurahan, scope)
-    needle = "".join(ch for ch in term.lower() if ch.isalnum())
-    if needle:
-        name_key = db.func.lower(db.func.replace(db.func.replace(db.func.replace(Kelurahan.name, " ", ""), "-", ""), "'", ""))
-        stmt = stmt.where(name_key.contains(needle, autoescape=True) | Kelurahan.code.startswith(term.strip()))
-    return list(db.session.scalars(stmt))

@@ -1,0 +1,317 @@
+"""Training rules: courses, capacity, marks, closing, completion (P2) and certificates."""
+import secrets
+from dataclasses import dataclass
+from datetime import date, time
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import joinedload
+
+from ..auth.models import User
+from ..core import audit
+from ..core.access import ADMIN, FACILITATOR, STAFF
+from ..core.sequences import next_values
+from ..core.timeutil import today_wib, utcnow
+from ..extensions import db
+from ..participants.models import Participant, ParticipantStep
+from ..participants.services import record_step
+from ..regions.models import Kecamatan
+from .models import ABSENT, ATTENDED, STATUS_LABELS, Attendance, Certificate, Course, Enrollment, Meeting
+
+CERT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+class TrainingError(ValueError):
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass
+class MeetingInput:
+    date: date | None
+    start_time: time | None
+    end_time: time | None
+    venue: str
+    capacity: int | None
+
+
+def facilitator_choices(kecamatan_id: int) -> list[tuple[int, str]]:
+    stmt = select(User).where(User.role == FACILITATOR, User.active.is_(True), User.kecamatan_id == kecamatan_id
+                              ).order_by(User.full_name)
+    return [(u.id, u.full_name) for u in db.session.scalars(stmt)]
+
+
+def check_meetings(meetings: list[MeetingInput]) -> dict[int, dict[str, str]]:
+    """Errors per meeting index and field (empty when all are fine)."""
+    errors: dict[int, dict[str, str]] = {}
+    for index, m in enumerate(meetings):
+        e = {}
+        if m.date is None:
+            e["date"] = "Tanggal wajib diisi."
+        if m.start_time is None:
+            e["start_time"] = "Jam mulai wajib diisi."
+        if m.end_time is None:
+            e["end_time"] = "Jam selesai wajib diisi."
+        if m.start_time and m.end_time and m.end_time <= m.start_time:
+            e["end_time"] = "Jam selesai harus setelah jam mulai."
+        if not (m.venue or "").strip():
+            e["venue"] = "Tempat wajib diisi."
+        if m.capacity is None or not 1 <= m.capacity <= 1000:
+            e["capacity"] = "Kapasitas antara 1 dan 1.000."
+        if e:
+            errors[index] = e
+    return errors
+
+
+def create_course(title: str, topic: str, kecamatan: Kecamatan, facilitator_id: int | None,
+                  min_meetings: int | None, meetings: list[MeetingInput], user) -> Course:
+    if facilitator_id and facilitator_id not in dict(facilitator_choices(kecamatan.id)):
+        raise TrainingError("Fasilitator harus pengguna aktif kecamatan ini.", "facilitator_id")
+    if min_meetings and min_meetings > len(meetings):
+        raise TrainingError(f"Aturan lulus tidak boleh lebih dari jumlah pertemuan ({len(meetings)}).", "min_meetings")
+    course = Course(title=title.strip(), topic=(topic or "").strip(), kecamatan_id=kecamatan.id,
+                    facilitator_id=facilitator_id or None, min_meetings=min_meetings or None,
+                    created_by_id=getattr(user, "id", None))
+    for number, m in enumerate(sorted(meetings, key=lambda m: (m.date, m.start_time)), start=1):
+        course.meetings.append(Meeting(number=number, date=m.date, start_time=m.start_time, end_time=m.end_time,
+                                       venue=m.venue.strip(), capacity=m.capacity))
+    db.session.add(course)
+    db.session.flush()
+    audit.record("course.create", course, changes={"title": {"before": None, "after": course.title},
+                                                   "meetings": {"before": None, "after": len(meetings)}},
+                 summary=f"Pelatihan {course.title} dibuat")
+    return course
+
+
+def update_rule(course: Course, facilitator_id: int | None, min_meetings: int | None) -> dict:
+    if facilitator_id and facilitator_id not in dict(facilitator_choices(course.kecamatan_id)):
+        raise TrainingError("Fasilitator harus pengguna aktif kecamatan ini.", "facilitator_id")
+    if min_meetings and min_meetings > len(course.meetings):
+        raise TrainingError(f"Aturan lulus tidak boleh lebih dari jumlah pertemuan ({len(course.meetings)}).",
+                            "min_meetings")
+    before = audit.snapshot(course)
+    course.facilitator_id = facilitator_id or None
+    course.min_meetings = min_meetings or None
+    changes = audit.diff(before, course)
+    if changes:
+        audit.record("course.update", course, changes=changes, summary="Aturan/fasilitator pelatihan diubah")
+        db.session.flush()
+        for enrollment in course.enrollments:
+            sync_completion(enrollment)
+    return changes
+
+
+# --- Enrolment ------------------------------------------------------------------------------
+
+def lock_course(course_id: int) -> Course:
+    """The course row, locked until commit so that capacity checks cannot race."""
+    return db.session.scalars(select(Course).where(Course.id == course_id).with_for_update()).one()
+
+
+def enrolled_count(course_id: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(Enrollment).where(Enrollment.course_id == course_id))
+
+
+def enroll(course: Course, participants: list[Participant], user) -> tuple[list[Enrollment], list[str]]:
+    """Enrol active participants of the course's kecamatan while seats remain; returns (added, problems)."""
+    lock_course(course.id)
+    taken = set(db.session.scalars(select(Enrollment.participant_id).where(Enrollment.course_id == course.id)))
+    seats = course.capacity - len(taken)
+    added, problems = [], []
+    for p in participants:
+        if p.id in taken:
+            problems.append(f"{p.name} sudah terdaftar di pelatihan ini.")
+        elif p.status != "active":
+            problems.append(f"{p.name} belum diverifikasi (P1), jadi belum dapat ikut pelatihan.")
+        elif p.kecamatan_id != course.kecamatan_id:
+            problems.append(f"{p.name} terdaftar di kecamatan lain.")
+        elif seats <= 0:
+            problems.append(f"Kelas penuh ({course.capacity} kursi): {p.name} tidak ditambahkan.")
+        else:
+            enrollment = Enrollment(course_id=course.id, participant_id=p.id, enrolled_by_id=getattr(user, "id", None))
+            db.session.add(enrollment)
+            added.append(enrollment)
+            taken.add(p.id)
+            seats -= 1
+    db.session.flush()
+    for enrollment, p in zip(added, [p for p in participants if any(e.participant_id == p.id for e in added)]):
+        audit.record("enrollment.create", enrollment, kecamatan_id=course.kecamatan_id,
+                     changes={"participant_id": {"before": None, "after": enrollment.participant_id}},
+                     summary=f"Didaftarkan ke pelatihan {course.title}")
+    return added, problems
+
+
+def unenroll(enrollment: Enrollment) -> None:
+    course = enrollment.course
+    participant = enrollment.participant
+    audit.record("enrollment.delete", enrollment, kecamatan_id=course.kecamatan_id,
+                 changes={"participant_id": {"before": enrollment.participant_id, "after": None}},
+                 summary=f"{participant.name} dikeluarkan dari pelatihan {course.title}")
+    db.session.execute(delete(Attendance).where(Attendance.enrollment_id == enrollment.id))
+    db.session.delete(enrollment)
+    db.session.flush()
+    _resync_p2(participant)
+
+
+# --- Marking ---------------------------------------------------------------------------------
+
+def may_mark(meeting: Meeting, user) -> str | None:
+    """None when ``user`` may mark this meeting now, else the reason (Indonesian)."""
+    if user.role in (STAFF, ADMIN):
+        return None
+    if meeting.is_closed:
+        return "Pertemuan ini sudah ditutup. Buka kembali pertemuan, atau minta petugas kecamatan mengubahnya."
+    if meeting.date > today_wib():
+        return "Pertemuan ini belum berlangsung; kehadiran dapat ditandai pada harinya."
+    return None
+
+
+def mark(meeting: Meeting, enrollment: Enrollment, status: str, user) -> Attendance:
+    """Set one mark (insert or update that single row) and re-evaluate completion."""
+    if status not in STATUS_LABELS:
+        raise TrainingError("Status kehadiran tidak dikenal.")
+    if enrollment.course_id != meeting.course_id:
+        raise TrainingError("Peserta ini tidak terdaftar di pelatihan ini.")
+    reason = may_mark(meeting, user)
+    if reason:
+        raise TrainingError(reason)
+    previous = db.session.scalars(select(Attendance.status).where(
+        Attendance.meeting_id == meeting.id, Attendance.enrollment_id == enrollment.id)).first()
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    values = {"meeting_id": meeting.id, "enrollment_id": enrollment.id, "status": status, "automatic": False,
+              "marked_by_id": user.id, "marked_at": utcnow()}
+    stmt = insert(Attendance).values(**values)
+    db.session.execute(stmt.on_conflict_do_update(
+        index_elements=["meeting_id", "enrollment_id"],
+        set_={k: stmt.excluded[k] for k in ("status", "automatic", "marked_by_id", "marked_at")}))
+    note = " (pertemuan ditutup/belum berlangsung)" if meeting.is_closed or meeting.date > today_wib() else ""
+    audit.record("attendance.mark", entity_type="attendance", entity_id=enrollment.id,
+                 kecamatan_id=meeting.course.kecamatan_id,
+                 changes={"status": {"before": previous, "after": status}, "meeting": {"before": None, "after": meeting.number}},
+                 summary=f"{enrollment.participant.name}: {STATUS_LABELS[status]} di pertemuan {meeting.number}{note}")
+    db.session.flush()
+    sync_completion(enrollment)
+    return db.session.scalars(select(Attendance).where(Attendance.meeting_id == meeting.id,
+                                                       Attendance.enrollment_id == enrollment.id)).one()
+
+
+def close_meeting(meeting: Meeting, user) -> int:
+    """Close: every unmarked enrolment becomes Tidak hadir (automatic, visible). Returns how many."""
+    if meeting.is_closed:
+        return 0
+    marked = set(db.session.scalars(select(Attendance.enrollment_id).where(Attendance.meeting_id == meeting.id)))
+    missing = [e for e in meeting.course.enrollments if e.id not in marked]
+    now = utcnow()
+    for e in missing:
+        db.session.add(Attendance(meeting_id=meeting.id, enrollment_id=e.id, status=ABSENT, automatic=True,
+                                  marked_by_id=user.id, marked_at=now))
+    meeting.closed_at = now
+    meeting.closed_by_id = user.id
+    audit.record("meeting.close", meeting, kecamatan_id=meeting.course.kecamatan_id,
+                 changes={"automatic_absent": {"before": None, "after": len(missing)}},
+                 summary=f"Pertemuan {meeting.number} {meeting.course.title} ditutup; {len(missing)} otomatis tidak hadir")
+    db.session.flush()
+    for e in meeting.course.enrollments:
+        sync_completion(e)
+    return len(missing)
+
+
+def reopen_meeting(meeting: Meeting) -> int:
+    """Reopen: the automatic Tidak hadir marks are removed again. Returns how many."""
+    if not meeting.is_closed:
+        return 0
+    removed = db.session.execute(delete(Attendance).where(Attendance.meeting_id == meeting.id,
+                                                          Attendance.automatic.is_(True))).rowcount
+    meeting.closed_at = None
+    meeting.closed_by_id = None
+    audit.record("meeting.reopen", meeting, kecamatan_id=meeting.course.kecamatan_id,
+                 changes={"automatic_absent_removed": {"before": None, "after": removed}},
+                 summary=f"Pertemuan {meeting.number} {meeting.course.title} dibuka kembali")
+    db.session.flush()
+    return removed
+
+
+# --- Completion (P2) ---------------------------------------------------------------------------
+
+def completion_date(enrollment: Enrollment) -> date | None:
+    """The date of the meeting at which the course's rule was met, or None."""
+    course = enrollment.course
+    dates = sorted(db.session.scalars(
+        select(Meeting.date).join(Attendance, Attendance.meeting_id == Meeting.id)
+        .where(Attendance.enrollment_id == enrollment.id, Attendance.status.in_(ATTENDED))))
+    required = course.required_meetings()
+    return dates[required - 1] if required and len(dates) >= required else None
+
+
+def sync_completion(enrollment: Enrollment) -> None:
+    done = completion_date(enrollment)
+    if done == enrollment.completed_on:
+        return
+    enrollment.completed_on = done
+    db.session.flush()
+    _resync_p2(enrollment.participant)
+
+
+def _resync_p2(participant: Participant) -> None:
+    """P2 comes from the earliest completed course; removed when none is complete any more."""
+    earliest = db.session.execute(
+        select(Enrollment.completed_on, Enrollment.course_id).where(
+            Enrollment.participant_id == participant.id, Enrollment.completed_on.is_not(None))
+        .order_by(Enrollment.completed_on, Enrollment.course_id).limit(1)).first()
+    step = db.session.scalars(select(ParticipantStep).where(ParticipantStep.participant_id == participant.id,
+                                                            ParticipantStep.step == 2)).first()
+    if earliest is None:
+        if step is not None and step.source == "course":
+            db.session.delete(step)
+            db.session.flush()
+            db.session.expire(participant, ["steps"])
+        return
+    if step is None:
+        db.session.expire(participant, ["steps"])
+        record_step(participant, 2, earliest.completed_on, "course", earliest.course_id)
+    elif step.source == "course":
+        step.completed_on, step.source_id = earliest.completed_on, earliest.course_id
+    db.session.flush()
+
+
+# --- Certificates --------------------------------------------------------------------------
+
+def _code() -> str:
+    return "".join(secrets.choice(CERT_ALPHABET) for _ in range(10))
+
+
+def issue_certificates(course: Course, enrollments: list[Enrollment], user) -> list[Certificate]:
+    """Certificates for completed enrolments (existing ones are reused: a reprint keeps its number)."""
+    incomplete = [e.participant.name for e in enrollments if e.completed_on is None]
+    if incomplete:
+        raise TrainingError("Sertifikat hanya untuk peserta yang lulus; belum lulus: " + ", ".join(incomplete[:5])
+                            + (" …" if len(incomplete) > 5 else ""))
+    existing = {c.participant_id: c for c in db.session.scalars(
+        select(Certificate).where(Certificate.course_id == course.id))}
+    new = [e for e in enrollments if e.participant_id not in existing]
+    if new:
+        year = today_wib().year
+        prefix = course.kecamatan.nik_prefix
+        numbers = next_values(f"cert:{prefix}:{year}", len(new))
+        for e, sequence in zip(new, numbers):
+            cert = Certificate(code=_code(), number=f"{sequence:05d}/SERT-PKT/{prefix}/{year}", course_id=course.id,
+                               participant_id=e.participant_id, kecamatan_id=course.kecamatan_id,
+                               issued_by_id=getattr(user, "id", None))
+            db.session.add(cert)
+            existing[e.participant_id] = cert
+        db.session.flush()
+        audit.record("certificate.issue", entity_type="course", entity_id=course.id, kecamatan_id=course.kecamatan_id,
+                     changes={"issued": {"before": None, "after": len(new)}},
+                     summary=f"{len(new)} sertifikat baru untuk {course.title}")
+    return [existing[e.participant_id] for e in enrollments]
+
+
+def find_certificate(code: str) -> Certificate | None:
+    code = (code or "").strip().upper()
+    if not (8 <= len(code) <= 16) or any(ch not in CERT_ALPHABET for ch in code):
+        return None
+    return db.session.scalars(select(Certificate).options(
+        joinedload(Certificate.participant), joinedload(Certificate.course)).where(Certificate.code == code)).first()

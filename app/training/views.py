@@ -1,0 +1,252 @@
+"""Courses: lists, today, create, course page with enrolment."""
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from ..core.access import ADMIN, FACILITATOR, MANAGER, STAFF, roles_required
+from ..core.htmx import render
+from ..core.pagination import paginate
+from ..core.scoping import current_scope, get_or_404, scoped
+from ..core.timeutil import today_wib
+from ..extensions import db
+from ..participants.models import Participant
+from ..participants.queries import search_clause
+from ..regions.models import Kecamatan
+from ..regions.services import kecamatan_choices
+from . import bp
+from .forms import CourseForm, RuleForm
+from .models import Course, Enrollment, Meeting
+from .services import MeetingInput, TrainingError, check_meetings, create_course, enroll, facilitator_choices, unenroll, update_rule
+
+VIEW_ROLES = (ADMIN, MANAGER, STAFF, FACILITATOR)
+MANAGE_ROLES = (ADMIN, STAFF)
+ENROL_ROLES = (ADMIN, STAFF, FACILITATOR)
+
+
+@bp.get("/pelatihan")
+@roles_required(*VIEW_ROLES)
+def index():
+    today = today_wib()
+    base = scoped(select(Meeting), Meeting).join(Course).options(joinedload(Meeting.course).joinedload(Course.kecamatan))
+    upcoming = db.session.scalars(base.where(Meeting.date >= today).order_by(Meeting.date, Meeting.start_time)
+                                  .limit(50)).all()
+    past = paginate(base.where(Meeting.date < today).order_by(Meeting.date.desc(), Meeting.start_time.desc()),
+                    request.args.get("hal", 1))
+    return render_template("training/index.html", upcoming=upcoming, past=past, today=today,
+                           can_create=current_user.role in MANAGE_ROLES)
+
+
+@bp.get("/pelatihan/hari-ini")
+@roles_required(*VIEW_ROLES)
+def today_page():
+    today = today_wib()
+    meetings = db.session.scalars(scoped(select(Meeting), Meeting).join(Course).options(joinedload(Meeting.course))
+                                  .where(Meeting.date == today).order_by(Meeting.start_time)).all()
+    counts = _enrolled_counts([m.course_id for m in meetings])
+    return render_template("training/today.html", meetings=meetings, today=today, counts=counts)
+
+
+def _enrolled_counts(course_ids) -> dict[int, int]:
+    if not course_ids:
+        return {}
+    rows = db.session.execute(select(Enrollment.course_id, func.count()).where(Enrollment.course_id.in_(set(course_ids)))
+                              .group_by(Enrollment.course_id))
+    return dict(rows.all())
+
+
+def _meeting_inputs(form) -> list[MeetingInput]:
+    return [MeetingInput(date=entry.form.date.data, start_time=entry.form.start_time.data,
+                         end_time=entry.form.end_time.data, venue=entry.form.venue.data or "",
+                         capacity=entry.form.capacity.data) for entry in form.meetings]
+
+
+@bp.route("/pelatihan/baru", methods=["GET", "POST"])
+@roles_required(*MANAGE_ROLES)
+def new():
+    form = CourseForm()
+    scope = current_scope()
+    form.kecamatan_id.choices = {"": "— pilih —", **{str(k): v for k, v in kecamatan_choices()}}
+    kecamatan = db.session.get(Kecamatan, scope.kecamatan_id) if scope.kecamatan_id else None
+    if kecamatan is None and form.kecamatan_id.data and str(form.kecamatan_id.data).isdigit():
+        kecamatan = get_or_404(Kecamatan, form.kecamatan_id.data)
+    form.facilitator_id.choices = {"": "— belum ditentukan —", **{
+        str(i): n for i, n in (facilitator_choices(kecamatan.id) if kecamatan else [])}}
+    meeting_errors = {}
+    if request.method == "POST" and request.form.get("add_meeting"):
+        form.meetings.append_entry()
+    elif form.validate_on_submit():
+        inputs = _meeting_inputs(form)
+        meeting_errors = check_meetings(inputs)
+        if kecamatan is None:
+            form.kecamatan_id.errors = list(form.kecamatan_id.errors) + ["Pilih kecamatan."]
+        elif not meeting_errors:
+            try:
+                facilitator = int(form.facilitator_id.data) if (form.facilitator_id.data or "").isdigit() else None
+                course = create_course(form.title.data, form.topic.data, kecamatan, facilitator,
+                                       form.min_meetings.data, inputs, current_user)
+            except TrainingError as err:
+                db.session.rollback()
+                getattr(form, err.field or "title").errors = list(getattr(form, err.field or "title").errors) + [err.message]
+            else:
+                db.session.commit()
+                flash("Pelatihan dibuat. Tambahkan peserta.", "success")
+                return redirect(url_for("training.course", course_id=course.id))
+    status = 422 if request.method == "POST" and not request.form.get("add_meeting") else 200
+    return render_template("training/new.html", form=form, meeting_errors=meeting_errors,
+                           choose_kecamatan=scope.kecamatan_id is None), status
+
+
+@bp.get("/pelatihan/<int:course_id>")
+@roles_required(*VIEW_ROLES)
+def course(course_id: int):
+    course = get_or_404(Course, course_id)
+    enrollments = db.session.scalars(select(Enrollment).join(Participant).options(
+        joinedload(Enrollment.participant).joinedload(Participant.kelurahan))
+        .where(Enrollment.course_id == course.id).order_by(Participant.name_key, Participant.id)).all()
+    rule_form = RuleForm(facilitator_id=str(course.facilitator_id or ""), min_meetings=course.min_meetings)
+    rule_form.facilitator_id.choices = {"": "— belum ditentukan —", **{
+        str(i): n for i, n in facilitator_choices(course.kecamatan_id)}}
+    from .models import Certificate
+
+    certificates = {c.participant_id: c for c in db.session.scalars(
+        select(Certificate).where(Certificate.course_id == course.id))}
+    return render_template("training/course.html", course=course, enrollments=enrollments, rule_form=rule_form,
+                           certificates=certificates, can_manage=current_user.role in MANAGE_ROLES,
+                           can_enrol=current_user.role in ENROL_ROLES)
+
+
+@bp.post("/pelatihan/<int:course_id>/aturan")
+@roles_required(*MANAGE_ROLES)
+def course_rule(course_id: int):
+    course = get_or_404(Course, course_id)
+    form = RuleForm()
+    form.facilitator_id.choices = {"": "", **{str(i): n for i, n in facilitator_choices(course.kecamatan_id)}}
+    if form.validate_on_submit():
+        try:
+            facilitator = int(form.facilitator_id.data) if (form.facilitator_id.data or "").isdigit() else None
+            changes = update_rule(course, facilitator, form.min_meetings.data)
+        except TrainingError as err:
+            db.session.rollback()
+            flash(err.message, "error")
+        else:
+            db.session.commit()
+            flash("Aturan pelatihan disimpan." if changes else "Tidak ada perubahan.", "success")
+    else:
+        for errors in form.errors.values():
+            flash(" ".join(errors), "error")
+    return redirect(url_for("training.course", course_id=course.id))
+
+
+@bp.get("/pelatihan/<int:course_id>/cari-peserta")
+@roles_required(*ENROL_ROLES)
+def enrol_search(course_id: int):
+    """htmx: active participants of the course's kecamatan matching the search, not yet enrolled."""
+    course = get_or_404(Course, course_id)
+    term = (request.args.get("q") or "").strip()[:60]
+    results = []
+    if term:
+        clause = search_clause(term)
+        enrolled = select(Enrollment.participant_id).where(Enrollment.course_id == course.id)
+        stmt = (select(Participant).options(joinedload(Participant.kelurahan))
+                .where(Participant.kecamatan_id == course.kecamatan_id, Participant.status == "active",
+                       Participant.id.not_in(enrolled)).order_by(Participant.name_key).limit(20))
+        if clause is not None:
+            stmt = stmt.where(clause)
+            results = db.session.scalars(stmt).all()
+    return render("training/course.html", "training/_enrol_results.html", course=course, results=results, term=term)
+
+
+@bp.post("/pelatihan/<int:course_id>/peserta")
+@roles_required(*ENROL_ROLES)
+def enrol(course_id: int):
+    course = get_or_404(Course, course_id)
+    ids = [int(i) for i in request.form.getlist("participant_id") if i.isdigit()][:1000]
+    participants = db.session.scalars(scoped(select(Participant), Participant).where(Participant.id.in_(ids))).all() \
+        if current_user.role != FACILITATOR else db.session.scalars(
+            select(Participant).where(Participant.id.in_(ids), Participant.kecamatan_id == course.kecamatan_id)).all()
+    if not participants:
+        flash("Pilih peserta yang akan ditambahkan.", "error")
+        return redirect(url_for("training.course", course_id=course.id))
+    added, problems = enroll(course, list(participants), current_user)
+    db.session.commit()
+    if added:
+        flash(f"{len(added)} peserta ditambahkan ke pelatihan.", "success")
+    for problem in problems[:10]:
+        flash(problem, "error")
+    target = request.form.get("next")
+    return redirect(target if target and target.startswith("/pertemuan/") else url_for("training.course", course_id=course.id))
+
+
+@bp.route("/pelatihan/<int:course_id>/tambah-massal", methods=["GET", "POST"])
+@roles_required(*MANAGE_ROLES)
+def enrol_bulk(course_id: int):
+    """Enrol from a filtered participant list: by kelurahan, registration date, not yet trained."""
+    from ..participants.services import has_step_filter
+    from ..regions.models import Kelurahan
+
+    course = get_or_404(Course, course_id)
+    kelurahan = db.session.scalars(select(Kelurahan).where(Kelurahan.kecamatan_id == course.kecamatan_id)
+                                   .order_by(Kelurahan.name)).all()
+    args = {k: (request.values.get(k) or "").strip()[:60] for k in ("q", "kelurahan", "belum_p2")}
+    enrolled = select(Enrollment.participant_id).where(Enrollment.course_id == course.id)
+    stmt = (select(Participant).options(joinedload(Participant.kelurahan))
+            .where(Participant.kecamatan_id == course.kecamatan_id, Participant.status == "active",
+                   Participant.id.not_in(enrolled)).order_by(Participant.name_key))
+    if args["q"] and (clause := search_clause(args["q"])) is not None:
+        stmt = stmt.where(clause)
+    if args["kelurahan"].isdigit():
+        stmt = stmt.where(Participant.kelurahan_id == int(args["kelurahan"]))
+    if args["belum_p2"]:
+        stmt = stmt.where(~has_step_filter(2))
+    page = paginate(stmt, request.args.get("hal", 1), size=200)
+    seats = course.capacity - len(course.enrollments)
+    return render_template("training/enrol_bulk.html", course=course, page=page, args=args, kelurahan=kelurahan,
+                           seats=seats)
+
+
+@bp.post("/pelatihan/peserta/<int:enrollment_id>/hapus")
+@roles_required(*ENROL_ROLES)
+def unenrol(enrollment_id: int):
+    enrollment = get_or_404(Enrollment, enrollment_id)
+    course_id, name = enrollment.course_id, enrollment.participant.name
+    unenroll(enrollment)
+    db.session.commit()
+    flash(f"{name} dikeluarkan dari pelatihan.", "success")
+    return redirect(url_for("training.course", course_id=course_id))
+
+
+@bp.route("/pelatihan/<int:course_id>/daftar-baru", methods=["GET", "POST"])
+@roles_required(*ENROL_ROLES)
+def walkin(course_id: int):
+    """Register a walk-in at the venue (the desk's form and rules), then enrol them in this course."""
+    from ..participants.forms import ParticipantForm
+    from ..participants.services import RegistrationError, all_kelurahan, kelurahan_label, register
+    from ..participants.views import apply_errors, confirmed_flags, prepare_form, registration_from
+
+    course = get_or_404(Course, course_id)
+    form = ParticipantForm()
+    prepare_form(form)
+    warnings, duplicates = {}, []
+    if form.validate_on_submit():
+        try:
+            participant = register(registration_from(form), course.kecamatan, "walkin", current_user,
+                                   confirmed=confirmed_flags(form))
+        except RegistrationError as err:
+            db.session.rollback()
+            apply_errors(form, err)
+            warnings, duplicates = err.needs_confirmation, err.duplicates
+        else:
+            added, problems = enroll(course, [participant], current_user)
+            db.session.commit()
+            if added:
+                flash(f"{participant.name} terdaftar ({participant.reg_number}) dan ditambahkan ke {course.title}.",
+                      "success")
+            for problem in problems:
+                flash(f"{participant.name} terdaftar ({participant.reg_number}), tetapi: {problem}", "error")
+            return redirect(url_for("training.course", course_id=course.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template("participants/register.html", form=form, warnings=warnings, duplicates=duplicates,
+                           kelurahan=all_kelurahan(), label=kelurahan_label, choose_kecamatan=False,
+                           scope=current_scope(), course=course,
+                           action=url_for("training.walkin", course_id=course.id)), status
