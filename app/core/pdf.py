@@ -58,7 +58,10 @@ def render_pdf(template: str, paper: str = "A4", landscape: bool = False, **cont
     """Render ``template`` (extending ``pdf/base.html``) to PDF bytes on the given paper."""
     from weasyprint import HTML
 
-    size = paper_size(paper) + (" landscape" if landscape else "")
+    size = paper_size(paper)
+    if landscape:
+        width, height = size.split()
+        size = f"{height} {width}"
     from .timeutil import utcnow
 
     context.setdefault("now", utcnow())

@@ -75,12 +75,13 @@ def new():
     meeting_errors = {}
     if request.method == "POST" and request.form.get("add_meeting"):
         form.meetings.append_entry()
-    elif form.validate_on_submit():
+    elif form.is_submitted():
+        valid = form.validate()
         inputs = _meeting_inputs(form)
-        meeting_errors = check_meetings(inputs)
+        meeting_errors = check_meetings(inputs)  # every problem at once, also when the form has others
         if kecamatan is None:
             form.kecamatan_id.errors = list(form.kecamatan_id.errors) + ["Pilih kecamatan."]
-        elif not meeting_errors:
+        elif valid and not meeting_errors:
             try:
                 facilitator = int(form.facilitator_id.data) if (form.facilitator_id.data or "").isdigit() else None
                 course = create_course(form.title.data, form.topic.data, kecamatan, facilitator,

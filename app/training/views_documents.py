@@ -82,7 +82,7 @@ def certificate_one(enrollment_id: int):
 def certificate_register():
     stmt = scoped(select(Certificate), Certificate).options(
         joinedload(Certificate.participant), joinedload(Certificate.course)).order_by(Certificate.issued_at.desc(),
-                                                                                     Certificate.id.desc())
+                                                                                     Certificate.number.desc())
     page = paginate(stmt, request.args.get("hal", 1))
     return render_template("training/certificates.html", page=page)
 
