@@ -216,3 +216,9 @@ def test_demo_participants(app):
         active = [p for p in rows if p.status == "active"]
         assert all(p.reg_number for p in active) and len({p.reg_number for p in active}) == len(active)
         assert len({p.kecamatan_id for p in rows}) > 30
+        from app.training.models import Course
+
+        course = db.session.scalars(select(Course)).one()
+        assert course.kecamatan.name == "Tebet" and len(course.meetings) == 3
+        assert len(course.enrollments) == len([p for p in active if p.kecamatan.name == "Tebet"][:30])
+        assert course.facilitator.username == "tebet.fasilitator"

@@ -409,3 +409,21 @@ def test_certificates_batch_and_verification(app, client, login_as, make_course,
         assert response.status_code == 404 and "Kode sertifikat tidak ditemukan." in response.get_data(as_text=True)
     assert "00100/SERT-PKT/317401/2026" in client.get("/sertifikat").get_data(as_text=True)
     assert "00001/SERT-PKT/317401/2026" in client.get("/sertifikat?hal=2").get_data(as_text=True)
+
+
+def test_participant_page_shows_training_and_certificate(app, client, login_as, make_course, make_participant):
+    login_as("staff")
+    course_id = make_course(meetings=1)
+    (enrollment,) = enrol_new(app, make_participant, course_id, 1)
+    with app.app_context():
+        participant_id = db.session.get(Enrollment, enrollment).participant_id
+        meeting = db.session.get(Course, course_id).meetings[0].id
+    html = client.get(f"/peserta/{participant_id}").get_data(as_text=True)
+    assert "Pelatihan (P2)" in html and "Dasar Usaha Kuliner" in html and "belum lulus" in html
+    token = csrf_from(client, f"/pertemuan/{meeting}")
+    client.post(f"/pertemuan/{meeting}/tandai/{enrollment}", data={"status": "hadir", "csrf_token": token})
+    html = client.get(f"/peserta/{participant_id}").get_data(as_text=True)
+    assert "lulus" in html and "Cetak sertifikat" in html and "P2 Pelatihan" in html
+    single = client.get(f"/pelatihan/peserta/{enrollment}/sertifikat.pdf")
+    assert single.mimetype == "application/pdf" and len(PdfReader(io.BytesIO(single.data)).pages) == 1
+    assert "SERT-PKT" in client.get(f"/peserta/{participant_id}").get_data(as_text=True)

@@ -58,3 +58,33 @@ def demo_data_command(password, participant_count):
         started = time.monotonic()
         created = create_participants(participant_count)
         click.echo(f"Participants: {created} created in {time.monotonic() - started:.0f} s.")
+    course = demo_course()
+    if course is not None:
+        click.echo(f"Training: '{course.title}' in Tebet with {len(course.enrollments)} participants, "
+                   f"facilitator tebet.fasilitator.")
+
+
+def demo_course():
+    """A three-meeting course in Tebet starting today, with up to 30 of its participants (once)."""
+    from datetime import time, timedelta
+
+    from ..core.timeutil import today_wib
+    from ..participants.models import Participant
+    from ..training.models import Course
+    from ..training.services import MeetingInput, create_course, enroll
+
+    kec = db.session.scalars(select(Kecamatan).where(Kecamatan.code == DEMO_KECAMATAN["tebet"])).one()
+    if db.session.scalars(select(Course).where(Course.kecamatan_id == kec.id)).first() is not None:
+        return None
+    facilitator = db.session.scalars(select(User).where(User.username == "tebet.fasilitator")).one()
+    day = today_wib()
+    meetings = [MeetingInput(date=day + timedelta(days=7 * i), start_time=time(9), end_time=time(12),
+                             venue="Aula Kantor Kecamatan Tebet", capacity=100) for i in range(3)]
+    course = create_course("Dasar Usaha dan Pemasaran (demo)", "Perencanaan usaha, kemasan, pemasaran daring",
+                           kec, facilitator.id, None, meetings, None)
+    participants = db.session.scalars(select(Participant).where(
+        Participant.kecamatan_id == kec.id, Participant.status == "active").order_by(Participant.id).limit(30)).all()
+    if participants:
+        enroll(course, list(participants), None)
+    db.session.commit()
+    return course

@@ -164,8 +164,10 @@ def detail(participant_id: int):
         .where(audit.AuditLog.entity_type == "participant", audit.AuditLog.entity_id == participant.id)
         .order_by(audit.AuditLog.at.desc(), audit.AuditLog.id.desc()).limit(50)).all()
     mode = program_settings().mode
+    from .sections import sections_for
+
     return render_template("participants/detail.html", p=participant, timeline=timeline(participant, mode),
-                           history=history, unmasked=sees_personal_data(current_user),
+                           history=history, unmasked=sees_personal_data(current_user), sections=sections_for(participant),
                            can_edit=current_user.role in EDIT_ROLES)
 
 

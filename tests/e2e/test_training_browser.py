@@ -1,0 +1,106 @@
+import re
+
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from app.extensions import db
+from app.training.models import Course
+from tests.conftest import PASSWORD
+from tests.e2e.conftest import browser_login, foreign_requests
+from tests.test_training import enrol_new
+
+
+def _phone(browser, live_server):
+    context = browser.new_context(viewport={"width": 375, "height": 812}, base_url=live_server, is_mobile=True,
+                                  has_touch=True)
+    page = context.new_page()
+    page.requests_seen = []
+    page.on("request", lambda request: page.requests_seen.append(request.url))
+    page.set_default_timeout(10_000)
+    return context, page
+
+
+def test_roster_on_a_phone_for_thirty(app, browser, live_server, make_user, make_course, make_participant):
+    fac = make_user("facilitator", username="fasil.tebet")
+    course_id = make_course(facilitator=fac)
+    enrol_new(app, make_participant, course_id, 30)
+    with app.app_context():
+        meeting_id = db.session.get(Course, course_id).meetings[0].id
+    context, page = _phone(browser, live_server)
+    try:
+        browser_login(page, "fasil.tebet", PASSWORD)
+        page.get_by_role("link", name="Hari ini").click()
+        page.get_by_role("link", name=re.compile("Dasar Usaha Kuliner")).click()
+        expect(page).to_have_url(f"{live_server}/pertemuan/{meeting_id}")
+        counts = page.locator("#roster-counts")
+        expect(counts).to_contain_text("Belum 30")
+        page.get_by_role("button", name="Hadir: Peserta 000", exact=True).tap()
+        expect(counts).to_contain_text("Hadir 1")
+        page.get_by_role("button", name="Terlambat: Peserta 001", exact=True).tap()
+        page.get_by_role("button", name="Izin: Peserta 002", exact=True).tap()
+        page.get_by_role("button", name="Tidak hadir: Peserta 003", exact=True).tap()
+        expect(counts).to_contain_text("Belum 26")
+        expect(page.get_by_role("button", name="Izin: Peserta 002", exact=True)).to_have_attribute("aria-pressed", "true")
+        # A tap changes a mark; nothing else moves.
+        page.get_by_role("button", name="Hadir: Peserta 001", exact=True).tap()
+        expect(counts).to_contain_text("Hadir 2")
+        expect(counts).to_contain_text("Terlambat 0")
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0
+        page.reload()
+        expect(counts).to_contain_text("Hadir 2")
+        expect(page.get_by_role("button", name="Hadir: Peserta 001", exact=True)).to_have_attribute("aria-pressed", "true")
+        page.get_by_role("link", name="Belum ditandai").click()
+        expect(page.locator(".roster-row")).to_have_count(26)
+        page.get_by_label("Cari nama atau nomor").fill("Peserta 029")
+        expect(page.locator(".roster-row")).to_have_count(1)
+        assert foreign_requests(page, live_server) == []
+    finally:
+        context.close()
+
+
+def test_checkin_by_typing_on_a_phone(app, browser, live_server, make_user, make_course, make_participant):
+    fac = make_user("facilitator", username="fasil.tebet")
+    course_id = make_course(facilitator=fac)
+    enrol_new(app, make_participant, course_id, 2)
+    with app.app_context():
+        meeting_id = db.session.get(Course, course_id).meetings[0].id
+    context, page = _phone(browser, live_server)
+    try:
+        browser_login(page, "fasil.tebet", PASSWORD)
+        page.goto(f"/pertemuan/{meeting_id}/check-in")
+        field = page.get_by_label("Nomor pendaftaran")
+        expect(field).to_be_focused()
+        field.fill("317401-2026-00002")
+        field.press("Enter")
+        expect(page.locator("#checkin-result")).to_contain_text("Peserta 001")
+        expect(page.locator("#checkin-result")).to_contain_text("tercatat Hadir")
+        expect(page.locator("#roster-counts")).to_contain_text("Hadir 1")
+        field.fill("salah-nomor")
+        field.press("Enter")
+        expect(page.locator("#checkin-result")).to_contain_text("Nomor tidak sah")
+        assert foreign_requests(page, live_server) == []
+    finally:
+        context.close()
+
+
+def test_certificates_and_public_verification(app, page, live_server, make_user, make_course, make_participant):
+    make_user("staff", username="desk.tebet")
+    course_id = make_course(meetings=1)
+    enrol_new(app, make_participant, course_id, 2)
+    browser_login(page, "desk.tebet", PASSWORD)
+    with app.app_context():
+        meeting_id = db.session.get(Course, course_id).meetings[0].id
+    page.goto(f"/pertemuan/{meeting_id}")
+    page.get_by_role("button", name="Hadir: Peserta 000", exact=True).click()
+    expect(page.locator("#roster-counts")).to_contain_text("Hadir 1")
+    page.goto(f"/pelatihan/{course_id}")
+    expect(page.get_by_text("1 peserta lulus.")).to_be_visible()
+    response = page.request.get(f"/pelatihan/{course_id}/sertifikat.pdf")
+    assert response.ok and response.headers["content-type"] == "application/pdf"
+    page.goto("/sertifikat")
+    page.get_by_role("link", name=re.compile(r"^[A-Z2-9]{10}$")).click()
+    expect(page.get_by_text("Sertifikat sah")).to_be_visible()
+    expect(page.get_by_text("Dasar Usaha Kuliner")).to_be_visible()
+    page.goto("/verifikasi/BUKANKODE99")
+    expect(page.get_by_text("Kode sertifikat tidak ditemukan.")).to_be_visible()
