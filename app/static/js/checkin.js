@@ -27,7 +27,8 @@
     }
     box.hidden = false;
     scanner = new Html5Qrcode(box.id);
-    scanner.start({ facingMode: "environment" }, { fps: 8, qrbox: 220 }, onScan, function () {})
+    var box = function (w, h) { var s = Math.floor(Math.min(w, h) * 0.8); return { width: s, height: s }; };
+    scanner.start({ facingMode: "environment" }, { fps: 8, qrbox: box }, onScan, function () {})
       .then(function () { button.textContent = "Hentikan kamera"; })
       .catch(function () {
         scanner = null; box.hidden = true;
