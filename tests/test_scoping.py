@@ -85,10 +85,18 @@ def foreign_ids(app, make_user, make_participant, make_course) -> dict:
 
         course = db.session.get(Course, course_id)
         enrollment = enroll(course, [db.session.get(Participant, participant_id)], None)[0][0]
+        from datetime import date as _date
+
+        from app.business.services import add_capital
+        from app.licensing.services import Signer, request_letter
+
+        participant = db.session.get(Participant, participant_id)
+        letter = request_letter(participant, Signer("Camat Menteng", "Camat Menteng"), None)
+        application = add_capital(participant, "Bank DKI", "KUR", "1000000", _date(2026, 1, 5), None)
         db.session.commit()
         return {"kecamatan_id": menteng.id, "user_id": menteng_staff.id, "participant_id": participant_id,
                 "token": token, "course_id": course_id, "meeting_id": course.meetings[0].id,
-                "enrollment_id": enrollment.id}
+                "enrollment_id": enrollment.id, "letter_id": letter.id, "application_id": application.id}
 
 
 def _png() -> bytes:
@@ -101,7 +109,8 @@ def _png() -> bytes:
     return buffer.getvalue()
 
 
-PUBLIC_ENDPOINTS = {"static", "auth.login", "main.health", "participants.online_done", "training.verify"}
+PUBLIC_ENDPOINTS = {"static", "auth.login", "main.health", "participants.online_done", "training.verify",
+                    "licensing.verify_letter"}
 # Arguments that name a format, not a record: such routes are lists, scoped like any list.
 NON_RECORD_ARGS = {"fmt"}
 

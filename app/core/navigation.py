@@ -1,5 +1,5 @@
 """The navigation menu by role: (label, endpoint) pairs the base layout shows."""
-from .access import ADMIN, FACILITATOR, MANAGER, STAFF
+from .access import ADMIN, FACILITATOR, MANAGER, PENDAMPING, STAFF
 
 MENU = [
     ("Beranda", "main.home", None),
@@ -10,6 +10,10 @@ MENU = [
     ("Hari ini", "training.today_page", {FACILITATOR}),
     ("Pelatihan", "training.index", {ADMIN, MANAGER, STAFF, FACILITATOR}),
     ("Sertifikat", "training.certificate_register", {ADMIN, MANAGER, STAFF}),
+    ("Peserta dampingan", "mentoring.mine", {PENDAMPING}),
+    ("Pendampingan", "mentoring.assign", {ADMIN, STAFF}),
+    ("Siap izin", "licensing.ready", {ADMIN, MANAGER, STAFF}),
+    ("Surat SKU", "licensing.letters", {ADMIN, MANAGER, STAFF}),
     ("Pengguna", "auth.users", {ADMIN}),
     ("Pengaturan", "settings.program", {ADMIN}),
     ("Kop surat", "settings.letterheads", {ADMIN}),

@@ -76,6 +76,7 @@ class Participant(db.Model):
     rejection_reason: Mapped[str | None] = mapped_column(String(300))
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("participant.id"))
     registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    pendamping_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
     registered_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     verified_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -83,13 +84,19 @@ class Participant(db.Model):
     kelurahan: Mapped[Kelurahan] = relationship()
     kecamatan: Mapped[Kecamatan] = relationship()
     sector: Mapped[Sector | None] = relationship()
-    registered_by = relationship("User")
+    registered_by = relationship("User", foreign_keys=[registered_by_id])
+    pendamping = relationship("User", foreign_keys=[pendamping_id])
     steps: Mapped[list["ParticipantStep"]] = relationship(back_populates="participant",
                                                           order_by="ParticipantStep.step")
 
     @classmethod
     def scope_clause(cls, scope: Scope):
-        return kecamatan_clause(cls.kecamatan_id, scope)
+        """Region scope; a pendamping sees only the participants assigned to them."""
+        clause = kecamatan_clause(cls.kecamatan_id, scope)
+        if scope.role == "pendamping":
+            own = cls.pendamping_id == scope.user_id
+            return own if clause is None else (clause & own)
+        return clause
 
     @property
     def gender_label(self) -> str:

@@ -242,6 +242,39 @@ def assign_reg_numbers(participants: list[Participant], kecamatan: Kecamatan) ->
         participant.reg_number = registration_number(kecamatan, year, sequence)
 
 
+class StepOrderError(ValueError):
+    """A step asked for before the one before it, in mode berurutan."""
+
+
+def program_mode() -> str:
+    from ..settings.services import program_settings
+
+    return program_settings().mode
+
+
+def check_step_order(participant: Participant, step: int) -> None:
+    """In mode berurutan a step needs the one before it; StepOrderError names the missing step."""
+    if step <= 1 or program_mode() != "berurutan":
+        return
+    reached = set(db.session.scalars(select(ParticipantStep.step).where(ParticipantStep.participant_id == participant.id)))
+    if step - 1 not in reached:
+        missing = STEP_BY_NUMBER[step - 1]
+        raise StepOrderError(
+            f"Mode berurutan: langkah {missing.code} {missing.name} peserta ini belum selesai, jadi "
+            f"{STEP_BY_NUMBER[step].code} {STEP_BY_NUMBER[step].name} belum dapat dicatat.")
+
+
+def remove_step(participant: Participant, step: int, source: str, source_id: int | None = None) -> None:
+    """Drop a step row that came from ``source`` (e.g. the completing record was deleted)."""
+    row = db.session.scalars(select(ParticipantStep).where(
+        ParticipantStep.participant_id == participant.id, ParticipantStep.step == step,
+        ParticipantStep.source == source)).first()
+    if row is not None and (source_id is None or row.source_id == source_id):
+        db.session.delete(row)
+        db.session.flush()
+        db.session.expire(participant, ["steps"])
+
+
 def record_step(participant: Participant, step: int, on: date, source: str, source_id: int | None = None) -> ParticipantStep:
     """Mark ``step`` reached on ``on`` by a record; an earlier record moves the date back."""
     existing = next((s for s in participant.steps if s.step == step), None)

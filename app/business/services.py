@@ -1,0 +1,136 @@
+"""P6 and P7 rules: one report per month (edit instead), amounts in Rupiah, approval completes P7."""
+import re
+from datetime import date
+
+from sqlalchemy import exists, select
+
+from ..core import audit
+from ..core.timeutil import today_wib
+from ..extensions import db
+from ..participants.models import Participant, ParticipantStep
+from ..participants.services import StepOrderError, check_step_order, record_step
+from .models import CAPITAL_STATUSES, CapitalApplication, FinancialReport
+
+MAX_AMOUNT = 10**13
+
+
+class BusinessError(ValueError):
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def parse_rupiah(raw: str | None, field: str, label: str) -> int:
+    """'1.500.000', '1500000', 'Rp 1.500.000' → 1500000; negative or non-numbers refused."""
+    text = (raw or "").strip().replace("Rp", "").replace("rp", "").strip()
+    if not text:
+        raise BusinessError(f"{label} wajib diisi.", field)
+    if text.startswith("-"):
+        raise BusinessError(f"{label} tidak boleh negatif.", field)
+    if not re.fullmatch(r"\d{1,3}(\.\d{3})+|\d+", text.replace(" ", "")):
+        raise BusinessError(f"{label} harus angka rupiah, mis. 1.500.000.", field)
+    value = int(text.replace(".", "").replace(" ", ""))
+    if value > MAX_AMOUNT:
+        raise BusinessError(f"{label} terlalu besar.", field)
+    return value
+
+
+def _first_step_check(participant: Participant, step: int, exc=BusinessError) -> None:
+    has = db.session.scalar(select(exists().where(ParticipantStep.participant_id == participant.id,
+                                                  ParticipantStep.step == step)))
+    if not has:
+        try:
+            check_step_order(participant, step)
+        except StepOrderError as err:
+            raise exc(str(err)) from None
+
+
+def save_report(participant: Participant, month: date | None, revenue: str, costs: str, employees: int | None,
+                note: str, user, report: FinancialReport | None = None) -> FinancialReport:
+    if month is None:
+        raise BusinessError("Pilih bulan laporan.", "month")
+    month = month.replace(day=1)
+    if month > today_wib().replace(day=1):
+        raise BusinessError("Bulan laporan tidak boleh di masa depan.", "month")
+    revenue_value = parse_rupiah(revenue, "revenue", "Omzet")
+    costs_value = parse_rupiah(costs, "costs", "Biaya")
+    if employees is None or employees < 0 or employees > 10000:
+        raise BusinessError("Jumlah karyawan 0 sampai 10.000.", "employees")
+    duplicate = db.session.scalars(select(FinancialReport).where(
+        FinancialReport.participant_id == participant.id, FinancialReport.month == month)).first()
+    if duplicate is not None and (report is None or duplicate.id != report.id):
+        raise BusinessError("Laporan bulan ini sudah ada; ubah laporan tersebut.", "month")
+    if report is None:
+        _first_step_check(participant, 6)
+        report = FinancialReport(participant_id=participant.id, month=month, revenue=revenue_value, costs=costs_value,
+                                 employees=employees, note=(note or "").strip()[:500],
+                                 recorded_by_id=getattr(user, "id", None))
+        db.session.add(report)
+        db.session.flush()
+        audit.record("financial_report.create", report, kecamatan_id=participant.kecamatan_id,
+                     changes={"month": {"before": None, "after": month.isoformat()},
+                              "revenue": {"before": None, "after": revenue_value}},
+                     summary=f"Laporan keuangan {month.month:02d}/{month.year}")
+    else:
+        before = audit.snapshot(report)
+        report.month, report.revenue, report.costs = month, revenue_value, costs_value
+        report.employees, report.note = employees, (note or "").strip()[:500]
+        changes = {k: v for k, v in audit.diff(before, report).items()}
+        if changes:
+            audit.record("financial_report.update", report, kecamatan_id=participant.kecamatan_id, changes=changes,
+                         summary=f"Laporan keuangan {month.month:02d}/{month.year} diubah")
+    first = min(db.session.scalars(select(FinancialReport.month).where(
+        FinancialReport.participant_id == participant.id)))
+    record_step(participant, 6, first, "financial_report", report.id)
+    return report
+
+
+def add_capital(participant: Participant, institution: str, product: str, amount: str, referred_on: date | None,
+                user) -> CapitalApplication:
+    institution, product = (institution or "").strip(), (product or "").strip()
+    if not institution:
+        raise BusinessError("Lembaga wajib diisi.", "institution")
+    if not product:
+        raise BusinessError("Produk wajib diisi, mis. KUR Mikro.", "product")
+    value = parse_rupiah(amount, "amount", "Jumlah")
+    if referred_on is None:
+        raise BusinessError("Tanggal rujukan wajib diisi.", "referred_on")
+    if referred_on > today_wib():
+        raise BusinessError("Tanggal tidak boleh di masa depan.", "referred_on")
+    application = CapitalApplication(participant_id=participant.id, institution=institution[:150],
+                                     product=product[:100], amount=value, referred_on=referred_on,
+                                     recorded_by_id=getattr(user, "id", None))
+    db.session.add(application)
+    db.session.flush()
+    audit.record("capital.create", application, kecamatan_id=participant.kecamatan_id,
+                 changes={"institution": {"before": None, "after": institution}, "amount": {"before": None, "after": value}},
+                 summary=f"Rujukan permodalan {product} ke {institution}")
+    return application
+
+
+NEXT = {"referred": {"applied", "rejected"}, "applied": {"approved", "rejected"}, "approved": set(), "rejected": set()}
+
+
+def set_capital_status(application: CapitalApplication, status: str, on: date | None) -> None:
+    if status not in CAPITAL_STATUSES or status not in NEXT[application.status]:
+        raise BusinessError(f"Status tidak dapat diubah dari {application.status_label} ke "
+                            f"{CAPITAL_STATUSES.get(status, status)}.", "status")
+    if on is None or on > today_wib():
+        raise BusinessError("Tanggal wajib diisi dan tidak boleh di masa depan.", "on")
+    if on < application.referred_on:
+        raise BusinessError("Tanggal tidak boleh sebelum tanggal rujukan.", "on")
+    participant = application.participant
+    if status == "approved":
+        _first_step_check(participant, 7)
+    before = audit.snapshot(application)
+    application.status = status
+    if status == "applied":
+        application.applied_on = on
+    else:
+        application.decided_on = on
+    if status == "approved":
+        record_step(participant, 7, on, "capital", application.id)
+    audit.record("capital.status", application, kecamatan_id=participant.kecamatan_id,
+                 changes=audit.diff(before, application), summary=f"Permodalan: {CAPITAL_STATUSES[status]}")
+

@@ -1,0 +1,121 @@
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from ..core.access import ADMIN, PENDAMPING, STAFF, roles_required
+from ..core.pagination import paginate
+from ..core.scoping import current_scope, get_or_404, scoped
+from ..core.timeutil import today_wib
+from ..extensions import db
+from ..participants.models import Participant
+from ..participants.queries import search_clause
+from ..participants.services import steps_reached
+from ..participants.steps import STEP_BY_NUMBER
+from ..regions.models import Kelurahan
+from . import bp
+from .forms import VisitForm
+from .models import Visit
+from .services import MentoringError, assign, pendamping_choices, record_visit
+
+
+@bp.route("/pendampingan", methods=["GET", "POST"], endpoint="assign")
+@roles_required(ADMIN, STAFF)
+def assign_page():
+    scope = current_scope()
+    if request.method == "POST":
+        ids = [int(i) for i in request.form.getlist("participant_id") if i.isdigit()][:500]
+        value = request.form.get("pendamping_id", "")
+        pendamping = int(value) if value.isdigit() else None
+        participants = db.session.scalars(scoped(select(Participant), Participant).where(Participant.id.in_(ids))).all()
+        if not participants:
+            flash("Centang peserta yang akan ditetapkan pendampingnya.", "error")
+        else:
+            try:
+                changed = assign(list(participants), pendamping)
+            except MentoringError as err:
+                db.session.rollback()
+                flash(err.message, "error")
+            else:
+                db.session.commit()
+                flash(f"Pendamping ditetapkan untuk {changed} peserta." if pendamping
+                      else f"Pendamping dilepas dari {changed} peserta.", "success")
+        return redirect(url_for("mentoring.assign", **request.args))
+    args = {k: (request.args.get(k) or "").strip()[:60] for k in ("q", "kelurahan", "tanpa")}
+    stmt = scoped(select(Participant), Participant).options(joinedload(Participant.kelurahan),
+                                                           joinedload(Participant.pendamping)).where(
+        Participant.status == "active")
+    if args["q"] and (clause := search_clause(args["q"])) is not None:
+        stmt = stmt.where(clause)
+    if args["kelurahan"].isdigit():
+        stmt = stmt.where(Participant.kelurahan_id == int(args["kelurahan"]))
+    if args["tanpa"]:
+        stmt = stmt.where(Participant.pendamping_id.is_(None))
+    page = paginate(stmt.order_by(Participant.name_key), request.args.get("hal", 1), size=100)
+    kelurahan = db.session.scalars(scoped(select(Kelurahan).order_by(Kelurahan.name), Kelurahan, scope)).all()
+    kec_ids = {p.kecamatan_id for p in page.items} or ({scope.kecamatan_id} if scope.kecamatan_id else set())
+    choices = [c for k in sorted(kec_ids) for c in pendamping_choices(k)]
+    return render_template("mentoring/assign.html", page=page, args=args, kelurahan=kelurahan, choices=choices)
+
+
+
+@bp.get("/pendampingan/saya")
+@roles_required(PENDAMPING)
+def mine():
+    stmt = scoped(select(Participant), Participant).options(joinedload(Participant.kelurahan)).order_by(
+        Participant.name_key)
+    page = paginate(stmt, request.args.get("hal", 1))
+    ids = [p.id for p in page.items]
+    steps = steps_reached(ids)
+    last = dict(db.session.execute(select(Visit.participant_id, func.max(Visit.visit_date))
+                                   .where(Visit.participant_id.in_(ids)).group_by(Visit.participant_id)).all()) if ids else {}
+    follow = dict(db.session.execute(select(Visit.participant_id, func.max(Visit.follow_up_on))
+                                     .where(Visit.participant_id.in_(ids)).group_by(Visit.participant_id)).all()) if ids else {}
+    nexts = {pid: next((STEP_BY_NUMBER[n] for n in range(1, 8) if n not in s), None) for pid, s in steps.items()}
+    return render_template("mentoring/mine.html", page=page, steps=steps, last=last, follow=follow, nexts=nexts,
+                           today=today_wib())
+
+
+@bp.route("/peserta/<int:participant_id>/kunjungan", methods=["GET", "POST"])
+@roles_required(ADMIN, STAFF, PENDAMPING)
+def visit(participant_id: int):
+    participant = get_or_404(Participant, participant_id)
+    form = VisitForm()
+    if not form.is_submitted():
+        form.visit_date.data = today_wib()
+    if form.validate_on_submit():
+        try:
+            record_visit(participant, current_user, form.visit_date.data, form.topic.data, form.notes.data,
+                         form.next_step.data, form.follow_up_on.data)
+        except MentoringError as err:
+            db.session.rollback()
+            participant = get_or_404(Participant, participant_id)
+            field = getattr(form, err.field, None) if err.field else None
+            if field is None:
+                flash(err.message, "error")
+            else:
+                field.errors = list(field.errors) + [err.message]
+        else:
+            db.session.commit()
+            flash("Kunjungan dicatat.", "success")
+            return redirect(url_for("mentoring.visit", participant_id=participant.id))
+    visits = db.session.scalars(select(Visit).where(Visit.participant_id == participant.id)
+                                .order_by(Visit.visit_date.desc(), Visit.id.desc())).all()
+    status = 422 if form.is_submitted() else 200
+    return render_template("mentoring/visit.html", form=form, p=participant, visits=visits), status
+
+
+@bp.post("/peserta/<int:participant_id>/pendamping")
+@roles_required(ADMIN, STAFF)
+def assign_one(participant_id: int):
+    participant = get_or_404(Participant, participant_id)
+    value = request.form.get("pendamping_id", "")
+    try:
+        assign([participant], int(value) if value.isdigit() else None)
+    except MentoringError as err:
+        db.session.rollback()
+        flash(err.message, "error")
+    else:
+        db.session.commit()
+        flash("Pendamping disimpan.", "success")
+    return redirect(url_for("participants.detail", participant_id=participant_id))
