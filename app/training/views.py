@@ -163,9 +163,12 @@ def enrol_search(course_id: int):
 def enrol(course_id: int):
     course = get_or_404(Course, course_id)
     ids = [int(i) for i in request.form.getlist("participant_id") if i.isdigit()][:1000]
-    participants = db.session.scalars(scoped(select(Participant), Participant).where(Participant.id.in_(ids))).all() \
-        if current_user.role != FACILITATOR else db.session.scalars(
-            select(Participant).where(Participant.id.in_(ids), Participant.kecamatan_id == course.kecamatan_id)).all()
+    # A facilitator enrols within the course's kecamatan; others through their scope. Alphabetical, so
+    # that who gets the last seats is predictable.
+    stmt = select(Participant).where(Participant.id.in_(ids)).order_by(Participant.name_key, Participant.id)
+    stmt = stmt.where(Participant.kecamatan_id == course.kecamatan_id) if current_user.role == FACILITATOR \
+        else scoped(stmt, Participant)
+    participants = db.session.scalars(stmt).all()
     if not participants:
         flash("Pilih peserta yang akan ditambahkan.", "error")
         return redirect(url_for("training.course", course_id=course.id))
