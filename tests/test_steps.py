@@ -310,3 +310,9 @@ def test_capital_approval_completes_p7(app, client, login_as, make_participant):
     assert 7 in steps_of(app, pid)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "capital.status")) == 2
+
+
+def test_participant_page_sections_follow_the_steps(app, client, login_as, make_participant):
+    login_as("staff")
+    html = client.get(f"/peserta/{make_participant()}").get_data(as_text=True)
+    assert html.index("Pendampingan (P3)") < html.index("Izin usaha (P4)") < html.index("Laporan keuangan (P6)")

@@ -17,4 +17,4 @@ def _load(participant):
 
 
 def register() -> None:
-    register_section("Laporan keuangan (P6) dan permodalan (P7)", "business/_participant_section.html", _load)
+    register_section("Laporan keuangan (P6) dan permodalan (P7)", "business/_participant_section.html", _load, order=6)

@@ -17,4 +17,4 @@ def _load(participant):
 
 
 def register() -> None:
-    register_section("Izin usaha (P4)", "licensing/_participant_section.html", _load)
+    register_section("Izin usaha (P4)", "licensing/_participant_section.html", _load, order=4)

@@ -16,4 +16,4 @@ def _load(participant):
 
 
 def register() -> None:
-    register_section("Pendampingan (P3)", "mentoring/_participant_section.html", _load)
+    register_section("Pendampingan (P3)", "mentoring/_participant_section.html", _load, order=3)

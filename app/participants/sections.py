@@ -13,14 +13,16 @@ class Section:
     title: str
     template: str
     loader: Callable
+    order: int = 0  # the step it belongs to: sections appear in step order
 
 
 SECTIONS: list[Section] = []
 
 
-def register_section(title: str, template: str, loader: Callable) -> None:
+def register_section(title: str, template: str, loader: Callable, order: int = 0) -> None:
     if all(s.template != template for s in SECTIONS):
-        SECTIONS.append(Section(title, template, loader))
+        SECTIONS.append(Section(title, template, loader, order))
+        SECTIONS.sort(key=lambda s: s.order)
 
 
 def sections_for(participant) -> list[tuple[Section, dict]]:

@@ -20,3 +20,14 @@ STEPS = [
     Step(7, "P7", "Permodalan", "Pengajuan permodalan disetujui."),
 ]
 STEP_BY_NUMBER = {s.number: s for s in STEPS}
+
+# What completed a step, by the source recorded with it (shown on the participant's timeline).
+SOURCE_LABELS = {
+    "registration": "pendaftaran diverifikasi",
+    "import": "impor data pendaftaran",
+    "course": "lulus pelatihan",
+    "visit": "kunjungan pendamping pertama",
+    "license": "izin usaha pertama",
+    "financial_report": "laporan keuangan pertama",
+    "capital": "permodalan disetujui",
+}

@@ -21,6 +21,7 @@ from .access import EDIT_ROLES, REGISTER_ROLES, VIEW_ROLES, sees_personal_data
 from .forms import FilterForm, MergeForm, ParticipantForm, RejectForm
 from .models import Participant
 from .queries import _utc_bound, participant_query
+from .steps import SOURCE_LABELS
 from .services import (Registration, RegistrationError, all_kelurahan, kelurahan_label, merge, nik_status,
                        register, reject, sector_choices, steps_reached, timeline, update, verify)
 
@@ -168,6 +169,7 @@ def detail(participant_id: int):
 
     return render_template("participants/detail.html", p=participant, timeline=timeline(participant, mode),
                            history=history, unmasked=sees_personal_data(current_user), sections=sections_for(participant),
+                           source_labels=SOURCE_LABELS,
                            can_edit=current_user.role in EDIT_ROLES)
 
 

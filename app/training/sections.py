@@ -20,4 +20,4 @@ def _load(participant):
 
 
 def register() -> None:
-    register_section("Pelatihan (P2)", "training/_participant_section.html", _load)
+    register_section("Pelatihan (P2)", "training/_participant_section.html", _load, order=2)

@@ -58,7 +58,8 @@ def page(browser, live_server):
 
 def foreign_requests(page, live_server) -> list[str]:
     own = urlsplit(live_server).netloc
-    return [u for u in page.requests_seen if not u.startswith("data:") and urlsplit(u).netloc != own]
+    local = ("data:", "blob:", "about:", "chrome:", "chrome-extension:")  # the browser's own, not the network
+    return [u for u in page.requests_seen if not u.startswith(local) and urlsplit(u).netloc != own]
 
 
 def browser_login(page, username: str, password: str) -> None:
