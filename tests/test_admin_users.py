@@ -5,7 +5,7 @@ from sqlalchemy import select
 from app.auth.models import User
 from app.core.audit import AuditLog
 from app.extensions import db
-from tests.conftest import csrf_from, login, post_form
+from tests.conftest import login, post_form
 from tests.conftest import kecamatan_by_code
 
 

@@ -1,7 +1,6 @@
 """Participant list (search, filters, sort, pagination, export), page, edit, cards, sectors."""
 import csv
 import io
-from datetime import timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -105,7 +104,8 @@ def test_export_csv_and_xlsx_audited_and_masked(app, client, login_as, three):
     workbook.close()
     assert len(values) == 3 and {v[2] for v in values[1:]} == {"Siti Aminah", "Budi Santoso"}
     with app.app_context():
-        entries = db.session.scalars(select(AuditLog).where(AuditLog.action == "export.participants")).all()
+        entries = db.session.scalars(select(AuditLog).where(AuditLog.action == "export.participants")
+                                     .order_by(AuditLog.id)).all()
         assert len(entries) == 2 and all(e.user_id == staff.id for e in entries)
         assert entries[0].changes["rows"]["after"] == 1
 

@@ -2,7 +2,6 @@
 import re
 
 import pytest
-from flask import abort
 from sqlalchemy import func, select
 
 from app.auth.models import User

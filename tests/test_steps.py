@@ -1,7 +1,7 @@
 """P3–P7 and the step-order rule: visits, licences, SKU letters, reports, capital."""
 import io
 import threading
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from pypdf import PdfReader

@@ -4,6 +4,7 @@ from sqlalchemy import func, or_, select
 
 from ..core import audit
 from ..core.access import ADMIN, roles_required
+from ..core.forms import add_error
 from ..core.htmx import render
 from ..core.pagination import paginate
 from ..core.scoping import get_or_404, scoped
@@ -100,14 +101,6 @@ def _bind_wilayah(form) -> None:
     form.wilayah.choices = wilayah_choices()
 
 
-def _fail(form, err: AccountError) -> None:
-    field = getattr(form, err.field, None)
-    if field is not None:
-        field.errors = list(field.errors) + [err.message]
-    else:
-        flash(err.message, "error")
-
-
 @bp.route("/admin/pengguna/baru", methods=["GET", "POST"])
 @roles_required(ADMIN)
 def user_new():
@@ -119,7 +112,7 @@ def user_new():
                                          Wilayah.parse(form.wilayah.data), password=form.password.data or None)
         except AccountError as err:
             db.session.rollback()
-            _fail(form, err)
+            add_error(form, err.field, err.message)
         else:
             db.session.commit()
             return render_template("auth/password_shown.html", user=user, password=password, created=True)
@@ -141,7 +134,7 @@ def user_edit(user_id: int):
         except AccountError as err:
             db.session.rollback()
             user = get_or_404(User, user_id)
-            _fail(form, err)
+            add_error(form, err.field, err.message)
         else:
             db.session.commit()
             flash("Perubahan disimpan." if changes else "Tidak ada perubahan.", "success")

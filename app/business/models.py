@@ -1,19 +1,14 @@
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, String, UniqueConstraint, select
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.scoping import Scope
 from ..core.timeutil import utcnow
 from ..extensions import db
-from ..participants.models import Participant
+from ..participants.models import Participant, participant_scope
 
 CAPITAL_STATUSES = {"referred": "Dirujuk", "applied": "Diajukan", "approved": "Disetujui", "rejected": "Ditolak"}
-
-
-def _participant_scope(column, scope: Scope):
-    clause = Participant.scope_clause(scope)
-    return None if clause is None else column.in_(select(Participant.id).where(clause))
 
 
 class FinancialReport(db.Model):
@@ -35,7 +30,7 @@ class FinancialReport(db.Model):
 
     @classmethod
     def scope_clause(cls, scope: Scope):
-        return _participant_scope(cls.participant_id, scope)
+        return participant_scope(cls.participant_id, scope)
 
 
 class CapitalApplication(db.Model):
@@ -63,4 +58,4 @@ class CapitalApplication(db.Model):
 
     @classmethod
     def scope_clause(cls, scope: Scope):
-        return _participant_scope(cls.participant_id, scope)
+        return participant_scope(cls.participant_id, scope)

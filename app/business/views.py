@@ -5,6 +5,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..core.access import ADMIN, PENDAMPING, STAFF, roles_required
+from ..core.forms import add_error
 from ..core.scoping import get_or_404
 from ..extensions import db
 from ..participants.models import Participant
@@ -22,14 +23,6 @@ def _month(text: str | None) -> date | None:
         return date(int(year), int(month), 1)
     except ValueError:
         return None
-
-
-def _apply(form, err: BusinessError) -> None:
-    field = getattr(form, err.field, None) if err.field else None
-    if field is None:
-        flash(err.message, "error")
-    else:
-        field.errors = list(field.errors) + [err.message]
 
 
 @bp.route("/peserta/<int:participant_id>/keuangan", methods=["GET", "POST"])
@@ -54,7 +47,7 @@ def reports(participant_id: int):
         except BusinessError as err:
             db.session.rollback()
             participant = get_or_404(Participant, participant_id)
-            _apply(form, err)
+            add_error(form, err.field, err.message)
         else:
             db.session.commit()
             flash("Laporan keuangan disimpan.", "success")
@@ -77,7 +70,7 @@ def capital(participant_id: int):
         except BusinessError as err:
             db.session.rollback()
             participant = get_or_404(Participant, participant_id)
-            _apply(form, err)
+            add_error(form, err.field, err.message)
         else:
             db.session.commit()
             flash("Rujukan permodalan dicatat.", "success")

@@ -32,3 +32,14 @@ def password_rules(_form, field) -> None:
         raise ValidationError("Kata sandi paling banyak 128 karakter.")
     if value.isdigit() or value.isalpha():
         raise ValidationError("Gunakan campuran huruf dan angka.")
+
+
+def add_error(form, field_name: str | None, message: str) -> None:
+    """Show ``message`` next to the named field, or as a flash message when the form has no such field."""
+    from flask import flash
+
+    field = getattr(form, field_name, None) if field_name else None
+    if field is None:
+        flash(message, "error")
+    else:
+        field.errors = list(field.errors) + [message]

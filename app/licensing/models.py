@@ -7,18 +7,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..core.scoping import Scope
 from ..core.timeutil import utcnow
 from ..extensions import db
-from ..participants.models import Participant
+from ..participants.models import Participant, participant_scope
 from ..regions.models import Kecamatan, Kelurahan
 
 KINDS = {"sku": "SKU (Surat Keterangan Usaha)", "iumk": "IUMK", "nib": "NIB (OSS)"}
 LETTER_STATUSES = {"requested": "Diajukan", "issued": "SKU terbit", "cancelled": "Dibatalkan"}
-
-
-def _participant_scope(column, scope: Scope):
-    from sqlalchemy import select
-
-    clause = Participant.scope_clause(scope)
-    return None if clause is None else column.in_(select(Participant.id).where(clause))
 
 
 class License(db.Model):
@@ -50,7 +43,7 @@ class License(db.Model):
 
     @classmethod
     def scope_clause(cls, scope: Scope):
-        return _participant_scope(cls.participant_id, scope)
+        return participant_scope(cls.participant_id, scope)
 
 
 class SkuLetter(db.Model):
@@ -90,4 +83,4 @@ class SkuLetter(db.Model):
 
     @classmethod
     def scope_clause(cls, scope: Scope):
-        return _participant_scope(cls.participant_id, scope)
+        return participant_scope(cls.participant_id, scope)

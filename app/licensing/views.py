@@ -5,6 +5,7 @@ from sqlalchemy.orm import joinedload
 
 from ..core import audit
 from ..core.access import ADMIN, MANAGER, STAFF, roles_required
+from ..core.forms import add_error
 from ..core.pagination import paginate
 from ..core.pdf import PAPERS, pdf_response, qr_svg, render_pdf
 from ..core.scoping import current_scope, get_or_404, scoped
@@ -20,14 +21,6 @@ from .services import LicensingError, Signer, camat_signer, cancel_letter, find_
 
 DESK = (ADMIN, STAFF)
 MAX_BATCH = 200
-
-
-def _fail(form, err: LicensingError) -> None:
-    field = getattr(form, err.field, None) if err.field else None
-    if field is None:
-        flash(err.message, "error")
-    else:
-        field.errors = list(field.errors) + [err.message]
 
 
 @bp.route("/peserta/<int:participant_id>/izin", methods=["GET", "POST"])
@@ -47,7 +40,7 @@ def license_new(participant_id: int):
         except LicensingError as err:
             db.session.rollback()
             participant = get_or_404(Participant, participant_id)
-            _fail(form, err)
+            add_error(form, err.field, err.message)
         else:
             db.session.commit()
             flash("Izin usaha dicatat. P4 Perizinan tercapai.", "success")
@@ -72,7 +65,7 @@ def letter_new(participant_id: int):
                 letter = request_letter(participant, signer, current_user)
             except LicensingError as err:
                 db.session.rollback()
-                _fail(form, err)
+                add_error(form, err.field, err.message)
             else:
                 db.session.commit()
                 return redirect(url_for("licensing.letter_pdf", letter_id=letter.id))
@@ -114,7 +107,7 @@ def letter_cancel(letter_id: int):
         except LicensingError as err:
             db.session.rollback()
             letter = get_or_404(SkuLetter, letter_id)
-            _fail(form, err)
+            add_error(form, err.field, err.message)
         else:
             db.session.commit()
             flash(f"Surat {letter.number} dibatalkan.", "success")

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..core.scoping import Scope
 from ..core.timeutil import utcnow
 from ..extensions import db
-from ..participants.models import Participant
+from ..participants.models import Participant, participant_scope
 
 
 class Visit(db.Model):
@@ -30,7 +30,4 @@ class Visit(db.Model):
 
     @classmethod
     def scope_clause(cls, scope: Scope):
-        from sqlalchemy import select
-
-        clause = Participant.scope_clause(scope)
-        return None if clause is None else cls.participant_id.in_(select(Participant.id).where(clause))
+        return participant_scope(cls.participant_id, scope)

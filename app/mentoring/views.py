@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from ..core.access import ADMIN, PENDAMPING, STAFF, roles_required
+from ..core.forms import add_error
 from ..core.pagination import paginate
 from ..core.scoping import current_scope, get_or_404, scoped
 from ..core.timeutil import today_wib
@@ -90,11 +91,7 @@ def visit(participant_id: int):
         except MentoringError as err:
             db.session.rollback()
             participant = get_or_404(Participant, participant_id)
-            field = getattr(form, err.field, None) if err.field else None
-            if field is None:
-                flash(err.message, "error")
-            else:
-                field.errors = list(field.errors) + [err.message]
+            add_error(form, err.field, err.message)
         else:
             db.session.commit()
             flash("Kunjungan dicatat.", "success")

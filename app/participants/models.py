@@ -118,6 +118,14 @@ class Participant(db.Model):
         return f"<Participant {self.reg_number or self.id} {self.name}>"
 
 
+def participant_scope(column, scope: Scope):
+    """Scope for records that belong to a participant: the participant's own scope, through ``column``."""
+    from sqlalchemy import select
+
+    clause = Participant.scope_clause(scope)
+    return None if clause is None else column.in_(select(Participant.id).where(clause))
+
+
 class ParticipantStep(db.Model):
     """A step reached: the first record that completed it (source) and when.
 

@@ -4,7 +4,7 @@ Views and the importer call these; they flush, the request commits once.
 """
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import exists, func, select
@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload
 
 from ..core import audit
 from ..core.idnumbers import NikInfo, check_nik, normalize_phone, phone_error
-from ..core.scoping import Scope, scoped
+from ..core.scoping import Scope
 from ..core.sequences import next_values
 from ..core.timeutil import today_wib, utcnow
 from ..extensions import db

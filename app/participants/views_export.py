@@ -3,7 +3,7 @@ import csv
 import io
 import tempfile
 
-from flask import Response, abort, request, send_file, stream_with_context
+from flask import Response, abort, send_file, stream_with_context
 from flask_login import current_user
 from sqlalchemy import func, select
 

@@ -2,7 +2,7 @@
 import csv
 import io
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..core import audit

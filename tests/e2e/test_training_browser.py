@@ -1,7 +1,6 @@
 import re
 
 from playwright.sync_api import expect
-from sqlalchemy import select
 
 from app.extensions import db
 from app.training.models import Course
