@@ -1,0 +1,64 @@
+"""QR check-in with a (fake) camera: Chromium's camera shows a participant card's QR code."""
+import io
+
+import pytest
+import segno
+from PIL import Image
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from app.extensions import db
+from app.training.models import Attendance, Course
+from tests.conftest import PASSWORD
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, browser_login
+from tests.test_training import enrol_new
+
+
+def write_mjpeg(path, text: str, frames: int = 20) -> None:
+    """A short MJPEG video (640x480) showing the QR code of ``text``, as the card prints it."""
+    buffer = io.BytesIO()
+    segno.make(text, error="m", micro=False).save(buffer, kind="png", scale=6, border=4)
+    code = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+    frame = Image.new("RGB", (640, 480), "white")
+    frame.paste(code, ((640 - code.width) // 2, (480 - code.height) // 2))
+    jpeg = io.BytesIO()
+    frame.save(jpeg, "JPEG", quality=95)
+    with open(path, "wb") as handle:
+        handle.write(jpeg.getvalue() * frames)
+
+
+@pytest.fixture
+def camera_browser(browser, tmp_path):
+    """A Chromium whose camera shows the QR code of registration number 317401-2026-00001."""
+    video = tmp_path / "qr.mjpeg"
+    write_mjpeg(video, "317401-2026-00001")
+    instance = browser.browser_type.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + [
+        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}"])
+    yield instance
+    instance.close()
+
+
+def test_qr_checkin_with_camera(app, camera_browser, live_server, make_user, make_course, make_participant):
+    fac = make_user("facilitator", username="fasil.tebet")
+    course_id = make_course(facilitator=fac)
+    enrol_new(app, make_participant, course_id, 1)
+    with app.app_context():
+        meeting_id = db.session.get(Course, course_id).meetings[0].id
+    context = camera_browser.new_context(viewport={"width": 375, "height": 812}, base_url=live_server)
+    context.grant_permissions(["camera"], origin=live_server)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    messages = []
+    page.on("console", lambda m: messages.append(m.text))
+    try:
+        browser_login(page, "fasil.tebet", PASSWORD)
+        page.goto(f"/pertemuan/{meeting_id}/check-in")
+        page.get_by_role("button", name="Pindai kartu dengan kamera").click()
+        expect(page.locator("#checkin-result")).to_contain_text("Peserta 000", timeout=20_000)
+        expect(page.locator("#checkin-result")).to_contain_text("tercatat Hadir")
+        with app.app_context():
+            assert db.session.scalars(select(Attendance.status)).one() == "hadir"
+        assert not [m for m in messages if "Content Security Policy" in m], messages
+    finally:
+        context.close()
