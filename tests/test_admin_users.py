@@ -193,3 +193,14 @@ def test_demo_data_creates_every_role(app):
         roles = set(db.session.scalars(select(User.role)))
     assert roles == {"admin", "manager", "staff", "facilitator", "pendamping"}
     assert login(app.test_client(), "tebet.petugas", "demo-okoce-2026").status_code == 302
+
+
+def test_tampered_choices_get_indonesian_messages(client, login_as):
+    login_as("admin")
+    response = post_form(client, "/admin/pengguna/baru", {
+        "username": "tamper", "full_name": "T", "role": "raja", "wilayah": "planet:9", "password": ""},
+        token_url="/admin/pengguna/baru")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Not a valid" not in html
+    assert "Pilih wilayah kerja." in html or "Peran tidak dikenal." in html
+    assert client.get("/admin/pengguna?role=raja&status=x").status_code == 200

@@ -37,7 +37,8 @@ def test_program_settings_bad_input(app, client, login_as):
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Target harus antara 1 dan 10.000.000." in html
-    assert 'value="dua ratus"' in html
+    assert "Pilih salah satu mode." in html and "Not a valid" not in html
+    assert 'value="dua ratus"' in html and "Isi dengan bilangan bulat" in html and "Not a valid" not in html
     with app.app_context():
         assert db.session.get(ProgramSetting, 1).mode == "berurutan"
 

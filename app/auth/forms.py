@@ -21,8 +21,10 @@ class UserForm(FlaskForm):
                     Regexp(r"^[a-z0-9._-]+$", message="Hanya huruf kecil, angka, titik, garis bawah atau tanda hubung.")],
         description="Dipakai untuk masuk, mis. budi.tebet")
     full_name = StringField("Nama lengkap", validators=[required(), max_length(120)], filters=[strip])
-    role = SelectField("Peran", choices={r: ROLE_LABELS[r] for r in ROLES}, validators=[required()])
-    wilayah = SelectField("Wilayah kerja", validators=[required()],
+    # Choices are checked by the account service, with Indonesian messages.
+    role = SelectField("Peran", choices={r: ROLE_LABELS[r] for r in ROLES}, validators=[required()],
+                       validate_choice=False)
+    wilayah = SelectField("Wilayah kerja", validators=[required()], validate_choice=False,
                           description="Admin: seluruh provinsi. Manajer: provinsi atau satu kota. "
                                       "Petugas, fasilitator dan pendamping: satu kecamatan.")
 
@@ -58,5 +60,7 @@ class UserFilterForm(FlaskForm):
         csrf = False
 
     q = StringField("Cari", validators=[max_length(60)], filters=[strip])
-    role = SelectField("Peran", choices={"": "Semua peran", **{r: ROLE_LABELS[r] for r in ROLES}})
-    status = SelectField("Status", choices={"": "Semua", "aktif": "Aktif", "nonaktif": "Nonaktif"})
+    role = SelectField("Peran", choices={"": "Semua peran", **{r: ROLE_LABELS[r] for r in ROLES}},
+                       validate_choice=False)
+    status = SelectField("Status", choices={"": "Semua", "aktif": "Aktif", "nonaktif": "Nonaktif"},
+                         validate_choice=False)

@@ -1,8 +1,8 @@
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, StringField
+from wtforms import StringField
 from wtforms.validators import Optional
 
-from ..core.forms import max_length, strip
+from ..core.forms import WholeNumberField, max_length, strip
 from ..participants.forms import BadDate
 
 
@@ -11,7 +11,7 @@ class ReportForm(FlaskForm):
                         render_kw={"placeholder": "2026-10"})
     revenue = StringField("Omzet (Rp)", filters=[strip], validators=[max_length(30)], render_kw={"inputmode": "numeric"})
     costs = StringField("Biaya (Rp)", filters=[strip], validators=[max_length(30)], render_kw={"inputmode": "numeric"})
-    employees = IntegerField("Jumlah karyawan", validators=[Optional()], render_kw={"inputmode": "numeric"})
+    employees = WholeNumberField("Jumlah karyawan", validators=[Optional()], render_kw={"inputmode": "numeric"})
     note = StringField("Catatan", filters=[strip], validators=[max_length(500)])
 
 

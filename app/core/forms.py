@@ -1,4 +1,5 @@
 """Form helpers shared by every domain: Indonesian messages, length limits, choices."""
+from wtforms import IntegerField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 REQUIRED = "Wajib diisi."
@@ -43,3 +44,16 @@ def add_error(form, field_name: str | None, message: str) -> None:
         flash(message, "error")
     else:
         field.errors = list(field.errors) + [message]
+
+
+class WholeNumberField(IntegerField):
+    """An integer field whose parse error is Indonesian (and accepts '1.000' with dots)."""
+
+    def process_formdata(self, valuelist):
+        if valuelist and isinstance(valuelist[0], str):
+            valuelist = [valuelist[0].strip().replace(".", "")]
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+            raise ValueError("Isi dengan bilangan bulat, mis. 100.") from None

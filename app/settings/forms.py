@@ -1,20 +1,21 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, IntegerField, RadioField, StringField, TextAreaField
-from wtforms.validators import Email, NumberRange, Optional, Regexp
+from wtforms import BooleanField, RadioField, StringField, TextAreaField
+from wtforms.validators import AnyOf, Email, NumberRange, Optional, Regexp
 
-from ..core.forms import max_length, required, strip
+from ..core.forms import WholeNumberField, input_required, max_length, required, strip
 from .models import MODE_LABELS
 
 
 class ProgramSettingsForm(FlaskForm):
-    mode = RadioField("Mode program", choices=dict(MODE_LABELS), validators=[required("Pilih mode.")])
-    target_province = IntegerField(
+    mode = RadioField("Mode program", choices=dict(MODE_LABELS), validate_choice=False,
+                      validators=[required("Pilih mode."), AnyOf(list(MODE_LABELS), message="Pilih salah satu mode.")])
+    target_province = WholeNumberField(
         "Target peserta berizin (P4) per tahun — provinsi",
-        validators=[required("Isi angka target."), NumberRange(1, 10_000_000, "Target harus antara 1 dan 10.000.000.")])
-    target_kelurahan = IntegerField(
+        validators=[input_required("Isi angka target."), NumberRange(1, 10_000_000, "Target harus antara 1 dan 10.000.000.")])
+    target_kelurahan = WholeNumberField(
         "Target peserta berizin (P4) per tahun — tiap kelurahan",
-        validators=[required("Isi angka target."), NumberRange(1, 100_000, "Target harus antara 1 dan 100.000.")])
+        validators=[input_required("Isi angka target."), NumberRange(1, 100_000, "Target harus antara 1 dan 100.000.")])
 
 
 class LetterheadForm(FlaskForm):

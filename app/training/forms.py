@@ -1,8 +1,8 @@
 from flask_wtf import FlaskForm
-from wtforms import FieldList, FormField, IntegerField, SelectField, StringField, TimeField
+from wtforms import FieldList, FormField, SelectField, StringField, TimeField
 from wtforms.validators import NumberRange, Optional
 
-from ..core.forms import max_length, required, strip
+from ..core.forms import WholeNumberField, max_length, required, strip
 from ..participants.forms import BadDate
 
 
@@ -22,14 +22,14 @@ class MeetingForm(FlaskForm):
     start_time = BadTime("Mulai", validators=[Optional()])
     end_time = BadTime("Selesai", validators=[Optional()])
     venue = StringField("Tempat", filters=[strip], validators=[max_length(200)])
-    capacity = IntegerField("Kapasitas", default=100, validators=[Optional()])
+    capacity = WholeNumberField("Kapasitas", default=100, validators=[Optional()])
 
 
 class CourseForm(FlaskForm):
     title = StringField("Judul pelatihan", filters=[strip], validators=[required(), max_length(150)])
     topic = StringField("Topik/materi", filters=[strip], validators=[max_length(300)])
     facilitator_id = SelectField("Fasilitator", validate_choice=False)
-    min_meetings = IntegerField("Lulus bila hadir sedikitnya … pertemuan", validators=[
+    min_meetings = WholeNumberField("Lulus bila hadir sedikitnya … pertemuan", validators=[
         Optional(), NumberRange(1, 50, "Isi angka 1 sampai 50.")],
         description="Kosongkan untuk aturan bawaan: hadir atau terlambat di setiap pertemuan.")
     meetings = FieldList(FormField(MeetingForm), min_entries=1, max_entries=20)
@@ -38,6 +38,6 @@ class CourseForm(FlaskForm):
 
 class RuleForm(FlaskForm):
     facilitator_id = SelectField("Fasilitator", validate_choice=False)
-    min_meetings = IntegerField("Lulus bila hadir sedikitnya … pertemuan", validators=[
+    min_meetings = WholeNumberField("Lulus bila hadir sedikitnya … pertemuan", validators=[
         Optional(), NumberRange(1, 50, "Isi angka 1 sampai 50.")],
         description="Kosongkan untuk aturan bawaan: hadir atau terlambat di setiap pertemuan.")
