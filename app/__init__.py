@@ -55,13 +55,14 @@ def register_blueprints(app: Flask) -> None:
     from .licensing import bp as licensing_bp
     from .mentoring import bp as mentoring_bp
     from .business import bp as business_bp
+    from .events import bp as events_bp
     from .regions import bp as regions_bp
     from .settings import bp as settings_bp
     from .core import audit, sequences  # noqa: F401  (model registration)
     from .core.views_audit import bp as audit_bp
 
     for bp in (main.bp, regions_bp, auth_bp, settings_bp, participants_bp, training_bp, mentoring_bp, licensing_bp,
-               business_bp, audit_bp, demo_bp):
+               events_bp, business_bp, audit_bp, demo_bp):
         app.register_blueprint(bp)
 
 

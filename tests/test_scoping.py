@@ -92,10 +92,17 @@ def foreign_ids(app, make_user, make_participant, make_course) -> dict:
         participant = db.session.get(Participant, participant_id)
         letter = request_letter(participant, Signer("Camat Menteng", "Camat Menteng"), None)
         application = add_capital(participant, "Bank DKI", "KUR", "1000000", _date(2026, 1, 5), None)
+        from app.core.timeutil import today_wib
+        from app.events.services import create_event, sign_up
+
+        day = today_wib()
+        event = create_event("bazar", "Bazar Menteng", menteng, "Taman", day, day, 10, day, day, None)
+        signup = sign_up(event.id, participant, None)
         db.session.commit()
         return {"kecamatan_id": menteng.id, "user_id": menteng_staff.id, "participant_id": participant_id,
                 "token": token, "course_id": course_id, "meeting_id": course.meetings[0].id,
-                "enrollment_id": enrollment.id, "letter_id": letter.id, "application_id": application.id}
+                "enrollment_id": enrollment.id, "letter_id": letter.id, "application_id": application.id,
+                "event_id": event.id, "signup_id": signup.id}
 
 
 def _png() -> bytes:

@@ -14,6 +14,7 @@ MENU = [
     ("Pendampingan", "mentoring.assign", {ADMIN, STAFF}),
     ("Siap izin", "licensing.ready", {ADMIN, MANAGER, STAFF}),
     ("Surat SKU", "licensing.letters", {ADMIN, MANAGER, STAFF}),
+    ("Acara", "events.index", {ADMIN, MANAGER, STAFF}),
     ("Pengguna", "auth.users", {ADMIN}),
     ("Pengaturan", "settings.program", {ADMIN}),
     ("Kop surat", "settings.letterheads", {ADMIN}),

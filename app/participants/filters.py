@@ -13,10 +13,10 @@ def _mask_name(name: str) -> str:
 
 
 @bp.app_template_filter("wa_link")
-def wa_link(participant) -> str:
-    """wa.me link with a short Indonesian greeting from the kecamatan office."""
-    text = (f"Halo {participant.name}, kami dari Kantor Kecamatan {participant.kecamatan.name} "
-            "terkait pendaftaran JakPreneur/OK OCE Anda. Mohon konfirmasi data Anda.")
+def wa_link(participant, text: str | None = None) -> str:
+    """wa.me link with a short Indonesian message from the kecamatan office (default: a greeting)."""
+    text = text or (f"Halo {participant.name}, kami dari Kantor Kecamatan {participant.kecamatan.name} "
+                    "terkait pendaftaran JakPreneur/OK OCE Anda. Mohon konfirmasi data Anda.")
     return f"https://wa.me/{whatsapp_number(participant.phone)}?text={quote(text)}"
 
 

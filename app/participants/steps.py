@@ -28,6 +28,7 @@ SOURCE_LABELS = {
     "course": "lulus pelatihan",
     "visit": "kunjungan pendamping pertama",
     "license": "izin usaha pertama",
+    "event": "hadir di acara pemasaran",
     "financial_report": "laporan keuangan pertama",
     "capital": "permodalan disetujui",
 }

@@ -1,0 +1,23 @@
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField
+
+from ..core.forms import WholeNumberField, max_length, strip
+from ..participants.forms import BadDate
+from .models import KINDS
+from wtforms.validators import Optional
+
+
+class EventForm(FlaskForm):
+    kind = SelectField("Jenis acara", choices={"": "— pilih —", **KINDS}, validate_choice=False)
+    name = StringField("Nama acara", filters=[strip], validators=[max_length(150)])
+    venue = StringField("Tempat", filters=[strip], validators=[max_length(200)])
+    starts_on = BadDate("Mulai", validators=[Optional()])
+    ends_on = BadDate("Selesai", validators=[Optional()])
+    booths = WholeNumberField("Jumlah stan", validators=[Optional()])
+    signup_opens = BadDate("Pendaftaran dibuka", validators=[Optional()])
+    signup_closes = BadDate("Pendaftaran ditutup", validators=[Optional()])
+    kecamatan_id = SelectField("Kecamatan penyelenggara", validate_choice=False)
+
+
+class CancelForm(FlaskForm):
+    reason = StringField("Alasan pembatalan", filters=[strip], validators=[max_length(300)])

@@ -1,0 +1,161 @@
+"""Sign-up rules: never more confirmed than booths (row lock on the event), first come first served,
+a cancellation promotes the first in line; attending completes P5."""
+from datetime import date
+
+from sqlalchemy import exists, func, select
+
+from ..core import audit
+from ..core.timeutil import today_wib, utcnow
+from ..extensions import db
+from ..participants.models import Participant, ParticipantStep
+from ..participants.services import StepOrderError, check_step_order, record_step, remove_step
+from .models import KINDS, Event, Signup
+
+
+class EventError(ValueError):
+    """A rule broken; ``errors`` lists (field, message) when several fields are wrong."""
+
+    def __init__(self, message: str, field: str | None = None, errors: list | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.errors = errors or [(field, message)]
+
+
+def create_event(kind, name, kecamatan, venue, starts_on, ends_on, booths, opens, closes, user) -> Event:
+    errors = []
+    if kind not in KINDS:
+        errors.append(("kind", "Pilih jenis acara."))
+    if not (name or "").strip():
+        errors.append(("name", "Nama acara wajib diisi."))
+    if not (venue or "").strip():
+        errors.append(("venue", "Tempat wajib diisi."))
+    if starts_on is None:
+        errors.append(("starts_on", "Tanggal mulai wajib diisi."))
+    if ends_on is None:
+        errors.append(("ends_on", "Tanggal selesai wajib diisi."))
+    elif starts_on and ends_on < starts_on:
+        errors.append(("ends_on", "Tanggal selesai tidak boleh sebelum tanggal mulai."))
+    if booths is None or not 1 <= booths <= 5000:
+        errors.append(("booths", "Jumlah stan antara 1 dan 5.000."))
+    if opens is None or closes is None:
+        errors.append(("signup_closes", "Isi masa pendaftaran (buka dan tutup)."))
+    elif closes < opens:
+        errors.append(("signup_closes", "Pendaftaran ditutup sebelum dibuka."))
+    elif starts_on and closes > starts_on:
+        errors.append(("signup_closes", "Pendaftaran harus ditutup paling lambat pada hari acara."))
+    if errors:
+        raise EventError(errors[0][1], errors[0][0], errors)
+    event = Event(kind=kind, name=name.strip(), kecamatan_id=kecamatan.id, venue=venue.strip(), starts_on=starts_on,
+                  ends_on=ends_on, booths=booths, signup_opens=opens, signup_closes=closes,
+                  created_by_id=getattr(user, "id", None))
+    db.session.add(event)
+    db.session.flush()
+    audit.record("event.create", event, changes={"name": {"before": None, "after": event.name},
+                                                 "booths": {"before": None, "after": booths}},
+                 summary=f"Acara {event.name} dibuat")
+    return event
+
+
+def lock_event(event_id: int) -> Event:
+    """The event row, locked until commit: sign-ups and cancellations of one event take turns."""
+    return db.session.scalars(select(Event).where(Event.id == event_id).with_for_update()).one()
+
+
+def _free_booth(event: Event) -> int | None:
+    taken = set(db.session.scalars(select(Signup.booth).where(Signup.event_id == event.id,
+                                                              Signup.status == "confirmed")))
+    return next((n for n in range(1, event.booths + 1) if n not in taken), None)
+
+
+def sign_up(event_id: int, participant: Participant, user, today: date | None = None) -> Signup:
+    """Confirmed with the lowest free booth while booths remain, else waiting."""
+    event = lock_event(event_id)
+    today = today or today_wib()
+    if not event.signup_opens <= today <= event.signup_closes:
+        raise EventError(f"Pendaftaran acara ini dibuka {event.signup_opens:%d-%m-%Y} sampai "
+                         f"{event.signup_closes:%d-%m-%Y}.")
+    if participant.status != "active":
+        raise EventError(f"{participant.name} belum diverifikasi (P1).")
+    existing = db.session.scalars(select(Signup).where(Signup.event_id == event.id,
+                                                       Signup.participant_id == participant.id)).first()
+    if existing is not None and existing.status != "cancelled":
+        raise EventError(f"{participant.name} sudah terdaftar di acara ini ({existing.status_label}).")
+    booth = _free_booth(event)
+    signup = existing or Signup(event_id=event.id, participant_id=participant.id)
+    signup.status = "confirmed" if booth else "waiting"
+    signup.booth = booth
+    signup.created_at = utcnow()
+    signup.cancel_reason = None
+    signup.created_by_id = getattr(user, "id", None)
+    db.session.add(signup)
+    db.session.flush()
+    audit.record("signup.create", signup, kecamatan_id=participant.kecamatan_id,
+                 changes={"status": {"before": None, "after": signup.status}, "booth": {"before": None, "after": booth}},
+                 summary=f"{participant.name} mendaftar {event.name}: "
+                         + (f"stan {booth}" if booth else "daftar tunggu"))
+    return signup
+
+
+def waiting_line(event_id: int) -> list[Signup]:
+    """The waiting list in its fair order: first come, first served."""
+    return list(db.session.scalars(select(Signup).where(Signup.event_id == event_id, Signup.status == "waiting")
+                                   .order_by(Signup.created_at, Signup.id)))
+
+
+def cancel(signup: Signup, reason: str) -> Signup | None:
+    """Cancel a sign-up; a freed booth goes to the first in line. Returns the promoted sign-up, if any."""
+    reason = (reason or "").strip()
+    if signup.status == "cancelled":
+        raise EventError("Pendaftaran ini sudah dibatalkan.", "reason")
+    if not reason:
+        raise EventError("Alasan pembatalan wajib diisi.", "reason")
+    event = lock_event(signup.event_id)
+    freed = signup.booth if signup.status == "confirmed" else None
+    before = signup.status
+    signup.status, signup.booth, signup.cancel_reason = "cancelled", None, reason[:300]
+    db.session.flush()
+    audit.record("signup.cancel", signup, kecamatan_id=signup.participant.kecamatan_id,
+                 changes={"status": {"before": before, "after": "cancelled"}}, summary=f"Batal: {reason[:100]}")
+    if freed is None:
+        return None
+    line = waiting_line(event.id)
+    if not line:
+        return None
+    first = line[0]
+    first.status, first.booth, first.promoted_at = "confirmed", freed, utcnow()
+    audit.record("signup.promote", first, kecamatan_id=first.participant.kecamatan_id,
+                 changes={"status": {"before": "waiting", "after": "confirmed"}, "booth": {"before": None, "after": freed}},
+                 summary=f"Naik dari daftar tunggu ke stan {freed}")
+    return first
+
+
+def set_attended(signup: Signup, attended: bool) -> None:
+    """Attending a market event completes P5 (the first one); undoing removes it again."""
+    if signup.status != "confirmed":
+        raise EventError("Hanya peserta terkonfirmasi yang dapat ditandai hadir.")
+    participant = signup.participant
+    if attended and not signup.attended:
+        has_p5 = db.session.scalar(select(exists().where(ParticipantStep.participant_id == participant.id,
+                                                         ParticipantStep.step == 5)))
+        if not has_p5:
+            try:
+                check_step_order(participant, 5)
+            except StepOrderError as err:
+                raise EventError(str(err)) from None
+        record_step(participant, 5, signup.event.starts_on, "event", signup.event_id)
+    elif not attended and signup.attended:
+        remove_step(participant, 5, "event", signup.event_id)
+    if signup.attended != attended:
+        signup.attended = attended
+        audit.record("signup.attended", signup, kecamatan_id=participant.kecamatan_id,
+                     changes={"attended": {"before": not attended, "after": attended}},
+                     summary=("Hadir di " if attended else "Batal hadir di ") + signup.event.name)
+
+
+def counts(event_id: int) -> dict[str, int]:
+    rows = db.session.execute(select(Signup.status, func.count()).where(Signup.event_id == event_id)
+                              .group_by(Signup.status)).all()
+    result = {"confirmed": 0, "waiting": 0, "cancelled": 0}
+    result.update(dict(rows))
+    return result

@@ -1,0 +1,158 @@
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from ..core.access import ADMIN, MANAGER, STAFF, roles_required
+from ..core.forms import add_error
+from ..core.htmx import render
+from ..core.pagination import paginate
+from ..core.pdf import pdf_response, render_pdf
+from ..core.scoping import current_scope, get_or_404, scoped
+from ..extensions import db
+from ..participants.models import Participant
+from ..participants.queries import search_clause
+from ..regions.models import Kecamatan
+from ..regions.services import kecamatan_choices
+from ..settings.services import letterhead_for
+from . import bp
+from .forms import CancelForm, EventForm
+from .models import Event, Signup
+from .services import EventError, cancel, counts, create_event, set_attended, sign_up, waiting_line
+
+VIEW = (ADMIN, MANAGER, STAFF)
+DESK = (ADMIN, STAFF)
+
+
+@bp.get("/acara")
+@roles_required(*VIEW)
+def index():
+    stmt = scoped(select(Event), Event).options(joinedload(Event.kecamatan)).order_by(Event.starts_on.desc(), Event.id.desc())
+    page = paginate(stmt, request.args.get("hal", 1))
+    return render_template("events/index.html", page=page, can_create=current_user.role in DESK)
+
+
+@bp.route("/acara/baru", methods=["GET", "POST"])
+@roles_required(*DESK)
+def new():
+    form = EventForm()
+    scope = current_scope()
+    form.kecamatan_id.choices = {"": "— pilih —", **{str(k): v for k, v in kecamatan_choices()}}
+    if form.validate_on_submit():
+        kecamatan = db.session.get(Kecamatan, scope.kecamatan_id) if scope.kecamatan_id else (
+            get_or_404(Kecamatan, form.kecamatan_id.data) if (form.kecamatan_id.data or "").isdigit() else None)
+        if kecamatan is None:
+            add_error(form, "kecamatan_id", "Pilih kecamatan penyelenggara.")
+        else:
+            try:
+                event = create_event(form.kind.data, form.name.data, kecamatan, form.venue.data, form.starts_on.data,
+                                     form.ends_on.data, form.booths.data, form.signup_opens.data,
+                                     form.signup_closes.data, current_user)
+            except EventError as err:
+                db.session.rollback()
+                for field, message in err.errors:
+                    add_error(form, field, message)
+            else:
+                db.session.commit()
+                flash("Acara dibuat.", "success")
+                return redirect(url_for("events.detail", event_id=event.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template("events/new.html", form=form, choose_kecamatan=scope.kecamatan_id is None), status
+
+
+@bp.get("/acara/<int:event_id>")
+@roles_required(*VIEW)
+def detail(event_id: int):
+    event = get_or_404(Event, event_id)
+    confirmed = db.session.scalars(select(Signup).options(joinedload(Signup.participant).joinedload(Participant.kelurahan))
+                                   .where(Signup.event_id == event.id, Signup.status == "confirmed")
+                                   .order_by(Signup.booth)).all()
+    promoted = request.args.get("naik", type=int)
+    return render_template("events/detail.html", event=event, confirmed=confirmed, waiting=waiting_line(event.id),
+                           counts=counts(event.id), can_edit=current_user.role in DESK, promoted=promoted)
+
+
+@bp.get("/acara/<int:event_id>/cari-peserta")
+@roles_required(*DESK)
+def search(event_id: int):
+    event = get_or_404(Event, event_id)
+    term = (request.args.get("q") or "").strip()[:60]
+    results = []
+    if term and (clause := search_clause(term)) is not None:
+        taken = select(Signup.participant_id).where(Signup.event_id == event.id, Signup.status != "cancelled")
+        results = db.session.scalars(scoped(select(Participant), Participant).where(
+            clause, Participant.status == "active", Participant.id.not_in(taken)).order_by(Participant.name_key)
+            .limit(20)).all()
+    return render("events/detail.html", "events/_search_results.html", event=event, results=results, term=term)
+
+
+@bp.post("/acara/<int:event_id>/daftar")
+@roles_required(*DESK)
+def signup(event_id: int):
+    event = get_or_404(Event, event_id)
+    ids = [int(i) for i in request.form.getlist("participant_id") if i.isdigit()][:500]
+    participants = db.session.scalars(scoped(select(Participant), Participant).where(Participant.id.in_(ids))
+                                      .order_by(Participant.name_key, Participant.id)).all()
+    done = {"confirmed": 0, "waiting": 0}
+    for p in participants:
+        try:
+            with db.session.begin_nested():
+                result = sign_up(event.id, p, current_user)
+            done[result.status] += 1
+        except EventError as err:
+            flash(err.message, "error")
+    db.session.commit()
+    if participants:
+        flash(f"{done['confirmed']} terkonfirmasi, {done['waiting']} masuk daftar tunggu.", "success")
+    return redirect(url_for("events.detail", event_id=event.id))
+
+
+@bp.route("/acara/daftar/<int:signup_id>/batal", methods=["GET", "POST"])
+@roles_required(*DESK)
+def cancel_signup(signup_id: int):
+    signup_ = get_or_404(Signup, signup_id)
+    form = CancelForm()
+    if form.validate_on_submit():
+        try:
+            promoted = cancel(signup_, form.reason.data)
+        except EventError as err:
+            db.session.rollback()
+            signup_ = get_or_404(Signup, signup_id)
+            add_error(form, err.field, err.message)
+        else:
+            db.session.commit()
+            flash(f"Pendaftaran {signup_.participant.name} dibatalkan.", "success")
+            if promoted:
+                flash(f"{promoted.participant.name} naik dari daftar tunggu ke stan {promoted.booth}.", "success")
+            return redirect(url_for("events.detail", event_id=signup_.event_id, naik=promoted.id if promoted else None))
+    status = 422 if form.is_submitted() else 200
+    return render_template("events/cancel.html", form=form, s=signup_), status
+
+
+@bp.post("/acara/daftar/<int:signup_id>/hadir")
+@roles_required(*DESK)
+def attended(signup_id: int):
+    signup_ = get_or_404(Signup, signup_id)
+    try:
+        set_attended(signup_, request.form.get("hadir") == "1")
+    except EventError as err:
+        db.session.rollback()
+        flash(err.message, "error")
+    else:
+        db.session.commit()
+    return redirect(url_for("events.detail", event_id=signup_.event_id))
+
+
+@bp.get("/acara/<int:event_id>/stan.pdf")
+@roles_required(*DESK)
+def booth_list(event_id: int):
+    from ..core import audit
+
+    event = get_or_404(Event, event_id)
+    confirmed = db.session.scalars(select(Signup).options(joinedload(Signup.participant))
+                                   .where(Signup.event_id == event.id, Signup.status == "confirmed")
+                                   .order_by(Signup.booth)).all()
+    content = render_pdf("pdf/booth_list.html", event=event, rows=confirmed, letterhead=letterhead_for(event.kecamatan))
+    audit.record("document.booth_list", event, changes={}, summary=f"Cetak daftar stan {event.name}")
+    db.session.commit()
+    return pdf_response(content, f"daftar-stan-{event.id}.pdf")

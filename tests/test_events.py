@@ -1,0 +1,150 @@
+"""Market events: sign-ups never oversold, fair waiting list, promotion, attendance (P5)."""
+import io
+import threading
+from datetime import timedelta
+
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from app.core.timeutil import today_wib
+from app.events.models import Event, Signup
+from app.events.services import create_event, sign_up
+from app.extensions import db
+from app.participants.models import Participant, ParticipantStep
+from tests.conftest import kecamatan_by_code, login, post_form
+from tests.test_steps import set_mode
+
+
+def make_event(app, booths=20, opens_in=0, closes_in=10):
+    day = today_wib()
+    with app.app_context():
+        event = create_event("bazar", "Bazar Tebet", kecamatan_by_code("31.74.01"), "Lapangan Tebet",
+                             day + timedelta(days=closes_in), day + timedelta(days=closes_in + 1), booths,
+                             day + timedelta(days=opens_in), day + timedelta(days=closes_in), None)
+        db.session.commit()
+        return event.id
+
+
+def people(make_participant, n, start=0):
+    return [make_participant(nik=f"3174010101{80 + (start + i) // 9000:02d}{(start + i) % 9000 + 1:04d}",
+                             name=f"Pedagang {start + i:02d}") for i in range(n)]
+
+
+def test_create_event_form_and_errors(app, client, login_as):
+    login_as("staff")
+    day = today_wib()
+    bad = post_form(client, "/acara/baru", {"kind": "bazar", "name": "", "venue": "Taman", "starts_on": day.isoformat(),
+                                           "ends_on": (day - timedelta(days=1)).isoformat(), "booths": "0",
+                                           "signup_opens": day.isoformat(), "signup_closes": day.isoformat()},
+                    token_url="/acara/baru")
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "Nama acara wajib diisi." in html
+    assert "tidak boleh sebelum tanggal mulai" in html and "Jumlah stan antara 1 dan 5.000." in html
+    ok = post_form(client, "/acara/baru", {"kind": "bazar", "name": "Bazar Ramadan", "venue": "Taman",
+                                          "starts_on": day.isoformat(), "ends_on": day.isoformat(), "booths": "20",
+                                          "signup_opens": day.isoformat(), "signup_closes": day.isoformat()},
+                   token_url="/acara/baru")
+    assert ok.status_code == 302
+    assert "Bazar Ramadan" in client.get("/acara").get_data(as_text=True)
+
+
+def test_waiting_list_and_promotion_with_whatsapp(app, client, login_as, make_participant):
+    login_as("staff")
+    event_id = make_event(app, booths=2)
+    ids = people(make_participant, 3)
+    html = post_form(client, f"/acara/{event_id}/daftar", {"participant_id": [str(i) for i in ids]},
+                     token_url=f"/acara/{event_id}", follow_redirects=True).get_data(as_text=True)
+    assert "2 terkonfirmasi, 1 masuk daftar tunggu." in html and "2</strong> dari 2 stan terisi" in html
+    with app.app_context():
+        first = db.session.scalars(select(Signup).where(Signup.booth == 1)).one()
+        waiting = db.session.scalars(select(Signup).where(Signup.status == "waiting")).one()
+    url = f"/acara/daftar/{first.id}/batal"
+    empty = post_form(client, url, {"reason": ""}, token_url=url)
+    assert empty.status_code == 422 and "Alasan pembatalan wajib diisi." in empty.get_data(as_text=True)
+    done = post_form(client, url, {"reason": "Sakit"}, token_url=url, follow_redirects=True).get_data(as_text=True)
+    assert "naik dari daftar tunggu ke stan 1" in done and "Kabari lewat WhatsApp" in done and "wa.me/62812" in done
+    with app.app_context():
+        promoted = db.session.get(Signup, waiting.id)
+        assert (promoted.status, promoted.booth) == ("confirmed", 1)
+    again = post_form(client, url, {"reason": "Lagi"}, token_url=url)
+    assert again.status_code == 422 and "sudah dibatalkan" in again.get_data(as_text=True)
+
+
+def test_signup_window_and_duplicates(app, make_participant):
+    event_id = make_event(app, opens_in=3)
+    (pid,) = people(make_participant, 1)
+    with app.app_context():
+        p = db.session.get(Participant, pid)
+        try:
+            sign_up(event_id, p, None)
+        except ValueError as err:
+            assert "Pendaftaran acara ini dibuka" in str(err)
+        else:
+            raise AssertionError("sign-up before the window must be refused")
+
+
+def test_attending_completes_p5_and_undo_removes_it(app, client, login_as, make_participant):
+    set_mode(app, "bebas")
+    login_as("staff")
+    event_id = make_event(app)
+    (pid,) = people(make_participant, 1)
+    post_form(client, f"/acara/{event_id}/daftar", {"participant_id": str(pid)}, token_url=f"/acara/{event_id}")
+    with app.app_context():
+        signup_id = db.session.scalars(select(Signup.id)).one()
+    post_form(client, f"/acara/daftar/{signup_id}/hadir", {"hadir": "1"}, token_url=f"/acara/{event_id}")
+    with app.app_context():
+        assert 5 in set(db.session.scalars(select(ParticipantStep.step).where(ParticipantStep.participant_id == pid)))
+    page = client.get(f"/peserta/{pid}").get_data(as_text=True)
+    assert "Pemasaran (P5)" in page and "hadir di acara pemasaran" in page
+    post_form(client, f"/acara/daftar/{signup_id}/hadir", {"hadir": "0"}, token_url=f"/acara/{event_id}")
+    with app.app_context():
+        assert 5 not in set(db.session.scalars(select(ParticipantStep.step).where(ParticipantStep.participant_id == pid)))
+
+
+def test_booth_list_pdf(app, client, login_as, make_participant):
+    login_as("staff")
+    event_id = make_event(app, booths=5)
+    ids = people(make_participant, 3)
+    post_form(client, f"/acara/{event_id}/daftar", {"participant_id": [str(i) for i in ids]},
+              token_url=f"/acara/{event_id}")
+    pdf = client.get(f"/acara/{event_id}/stan.pdf")
+    text = PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text()
+    assert "DAFTAR STAN" in text and "Pedagang 00" in text and "Pedagang 02" in text
+
+
+def test_fifty_at_once_for_twenty_booths(app, make_user, make_participant):
+    """Never oversold: 50 concurrent sign-ups for 20 booths give 20 confirmed (booths 1–20), 30 waiting."""
+    event_id = make_event(app, booths=20)
+    ids = people(make_participant, 50)
+    staff = make_user("staff")
+    barrier = threading.Barrier(10)
+    errors = []
+
+    def worker(chunk):
+        client = app.test_client()
+        login(client, staff.username)
+        html = client.get(f"/acara/{event_id}").get_data(as_text=True)
+        import re
+
+        token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+        barrier.wait()
+        for pid in chunk:
+            response = client.post(f"/acara/{event_id}/daftar", data={"csrf_token": token, "participant_id": str(pid)})
+            if response.status_code != 302:
+                errors.append(response.status_code)
+
+    threads = [threading.Thread(target=worker, args=(ids[i::10],)) for i in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with app.app_context():
+        rows = db.session.scalars(select(Signup).where(Signup.event_id == event_id)).all()
+        confirmed = [s for s in rows if s.status == "confirmed"]
+        waiting = [s for s in rows if s.status == "waiting"]
+        assert len(rows) == 50 and len(confirmed) == 20 and len(waiting) == 30
+        assert sorted(s.booth for s in confirmed) == list(range(1, 21))
+        # Consistent order: everyone confirmed signed up before everyone waiting.
+        assert max(s.created_at for s in confirmed) <= min(s.created_at for s in waiting)
+        assert db.session.get(Event, event_id).booths == 20
