@@ -148,3 +148,32 @@ def test_fifty_at_once_for_twenty_booths(app, make_user, make_participant):
         # Consistent order: everyone confirmed signed up before everyone waiting.
         assert max(s.created_at for s in confirmed) <= min(s.created_at for s in waiting)
         assert db.session.get(Event, event_id).booths == 20
+
+
+def test_fair_order_puts_first_timers_ahead_and_no_shows_behind(app, make_participant):
+    day = today_wib()
+    ids = people(make_participant, 5)
+    with app.app_context():
+        kec = kecamatan_by_code("31.74.01")
+        earlier = create_event("bazar", "Bazar Lalu", kec, "Taman", day - timedelta(days=30), day - timedelta(days=30),
+                               10, day - timedelta(days=40), day - timedelta(days=30), None)
+        participants = [db.session.get(Participant, i) for i in ids]
+        for p in participants[:2]:  # 0 came, 1 did not come
+            db.session.add(Signup(event_id=earlier.id, participant_id=p.id, status="confirmed", booth=participants.index(p) + 1,
+                                  attended=p is participants[0]))
+        fair = create_event("bazar", "Bazar Adil", kec, "Taman", day + timedelta(days=5), day + timedelta(days=5), 1,
+                            day, day + timedelta(days=5), None, fair_order=True)
+        plain = create_event("bazar", "Bazar Biasa", kec, "Taman", day + timedelta(days=5), day + timedelta(days=5), 1,
+                             day, day + timedelta(days=5), None)
+        db.session.commit()
+        from app.events.services import waiting_line
+
+        for event in (fair, plain):
+            # participant 4 takes the booth; then the no-show, the earlier attendee and two first-timers wait
+            for p in [participants[4], participants[1], participants[0], participants[2], participants[3]]:
+                sign_up(event.id, p, None)
+            db.session.commit()
+        fair_line = [s.participant.name for s in waiting_line(fair.id)]
+        plain_line = [s.participant.name for s in waiting_line(plain.id)]
+    assert plain_line == ["Pedagang 01", "Pedagang 00", "Pedagang 02", "Pedagang 03"]
+    assert fair_line == ["Pedagang 02", "Pedagang 03", "Pedagang 00", "Pedagang 01"]

@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import BooleanField, SelectField, StringField
 
 from ..core.forms import WholeNumberField, max_length, strip
 from ..participants.forms import BadDate
@@ -17,6 +17,8 @@ class EventForm(FlaskForm):
     signup_opens = BadDate("Pendaftaran dibuka", validators=[Optional()])
     signup_closes = BadDate("Pendaftaran ditutup", validators=[Optional()])
     kecamatan_id = SelectField("Kecamatan penyelenggara", validate_choice=False)
+    fair_order = BooleanField("Urutan adil: peserta yang belum pernah ikut acara didahulukan, yang tidak hadir "
+                              "di acara sebelumnya di belakang")
 
 
 class CancelForm(FlaskForm):

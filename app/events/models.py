@@ -29,6 +29,8 @@ class Event(db.Model):
     booths: Mapped[int]
     signup_opens: Mapped[date] = mapped_column(Date)
     signup_closes: Mapped[date] = mapped_column(Date)
+    # Fair order: first-timers ahead in the waiting list, earlier no-shows behind (else first come, first served).
+    fair_order: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

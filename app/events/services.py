@@ -22,7 +22,8 @@ class EventError(ValueError):
         self.errors = errors or [(field, message)]
 
 
-def create_event(kind, name, kecamatan, venue, starts_on, ends_on, booths, opens, closes, user) -> Event:
+def create_event(kind, name, kecamatan, venue, starts_on, ends_on, booths, opens, closes, user,
+                 fair_order: bool = False) -> Event:
     errors = []
     if kind not in KINDS:
         errors.append(("kind", "Pilih jenis acara."))
@@ -48,7 +49,7 @@ def create_event(kind, name, kecamatan, venue, starts_on, ends_on, booths, opens
         raise EventError(errors[0][1], errors[0][0], errors)
     event = Event(kind=kind, name=name.strip(), kecamatan_id=kecamatan.id, venue=venue.strip(), starts_on=starts_on,
                   ends_on=ends_on, booths=booths, signup_opens=opens, signup_closes=closes,
-                  created_by_id=getattr(user, "id", None))
+                  fair_order=fair_order, created_by_id=getattr(user, "id", None))
     db.session.add(event)
     db.session.flush()
     audit.record("event.create", event, changes={"name": {"before": None, "after": event.name},
@@ -98,9 +99,22 @@ def sign_up(event_id: int, participant: Participant, user, today: date | None = 
 
 
 def waiting_line(event_id: int) -> list[Signup]:
-    """The waiting list in its fair order: first come, first served."""
-    return list(db.session.scalars(select(Signup).where(Signup.event_id == event_id, Signup.status == "waiting")
+    """The waiting list in its fair order: first come, first served; with the event's fair-order
+    setting, participants never confirmed at an earlier event go first and those who were confirmed
+    at an earlier event but did not come go last (each group first come, first served)."""
+    line = list(db.session.scalars(select(Signup).where(Signup.event_id == event_id, Signup.status == "waiting")
                                    .order_by(Signup.created_at, Signup.id)))
+    event = db.session.get(Event, event_id)
+    if not event.fair_order or not line:
+        return line
+    ids = [s.participant_id for s in line]
+    earlier = db.session.execute(
+        select(Signup.participant_id, Signup.attended).join(Event, Event.id == Signup.event_id).where(
+            Signup.participant_id.in_(ids), Signup.status == "confirmed", Signup.event_id != event_id,
+            Event.ends_on < event.starts_on)).all()
+    been = {pid for pid, _ in earlier}
+    no_show = {pid for pid, attended in earlier if not attended}
+    return sorted(line, key=lambda s: 2 if s.participant_id in no_show else (1 if s.participant_id in been else 0))
 
 
 def cancel(signup: Signup, reason: str) -> Signup | None:

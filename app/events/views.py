@@ -47,7 +47,7 @@ def new():
             try:
                 event = create_event(form.kind.data, form.name.data, kecamatan, form.venue.data, form.starts_on.data,
                                      form.ends_on.data, form.booths.data, form.signup_opens.data,
-                                     form.signup_closes.data, current_user)
+                                     form.signup_closes.data, current_user, fair_order=form.fair_order.data)
             except EventError as err:
                 db.session.rollback()
                 for field, message in err.errors:
