@@ -177,3 +177,51 @@ def test_fair_order_puts_first_timers_ahead_and_no_shows_behind(app, make_partic
         plain_line = [s.participant.name for s in waiting_line(plain.id)]
     assert plain_line == ["Pedagang 01", "Pedagang 00", "Pedagang 02", "Pedagang 03"]
     assert fair_line == ["Pedagang 02", "Pedagang 03", "Pedagang 00", "Pedagang 01"]
+
+
+def test_public_signup_with_registration_number_and_nik(app, make_participant):
+    from tests.conftest import csrf_from
+
+    event_id = make_event(app, booths=1)
+    a, b = people(make_participant, 2)
+    make_participant(kecamatan="31.71.06", nik="3171061708859901", name="Orang Menteng")
+    with app.app_context():
+        pa, pb = db.session.get(Participant, a), db.session.get(Participant, b)
+        a_reg, a_nik, b_reg, b_nik = pa.reg_number, pa.nik, pb.reg_number, pb.nik
+        menteng_reg = db.session.scalars(select(Participant.reg_number).where(Participant.name == "Orang Menteng")).one()
+    client = app.test_client()
+    url = f"/acara/{event_id}/daftar-mandiri"
+    assert "Bazar Tebet" in client.get(url).get_data(as_text=True)
+
+    def send(reg, nik):
+        return client.post(url, data={"csrf_token": csrf_from(client, url), "reg_number": reg, "nik": nik})
+
+    wrong = send(a_reg, b_nik)
+    assert wrong.status_code == 422 and "tidak cocok" in wrong.get_data(as_text=True)
+    assert send(menteng_reg, "3171061708859901").status_code == 422  # another kecamatan's participant
+    ok = send(a_reg.lower(), a_nik[:4] + " " + a_nik[4:])
+    assert "Terdaftar: stan nomor 1" in ok.get_data(as_text=True)
+    assert "daftar tunggu nomor 1" in send(b_reg, b_nik).get_data(as_text=True)
+    again = send(a_reg, a_nik)
+    assert again.status_code == 422 and "sudah terdaftar di acara ini" in again.get_data(as_text=True)
+    assert "Pedagang" not in wrong.get_data(as_text=True)
+
+
+def test_public_signup_is_rate_limited(app, make_participant):
+    from app.extensions import limiter
+    from tests.conftest import csrf_from
+
+    event_id = make_event(app)
+    client = app.test_client()
+    url = f"/acara/{event_id}/daftar-mandiri"
+    saved = app.config["ONLINE_RATE_LIMIT"]
+    app.config["ONLINE_RATE_LIMIT"] = "2 per hour"
+    try:
+        limiter.reset()
+        token = csrf_from(client, url)
+        statuses = [client.post(url, data={"csrf_token": token, "reg_number": "x", "nik": "y"}).status_code
+                    for _ in range(3)]
+    finally:
+        app.config["ONLINE_RATE_LIMIT"] = saved
+        limiter.reset()
+    assert statuses == [422, 422, 429]

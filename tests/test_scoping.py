@@ -116,7 +116,7 @@ def _png() -> bytes:
 
 
 PUBLIC_ENDPOINTS = {"static", "auth.login", "main.health", "participants.online_done", "training.verify",
-                    "licensing.verify_letter"}
+                    "licensing.verify_letter", "events.public_signup"}
 # Arguments that name a format, not a record: such routes are lists, scoped like any list.
 NON_RECORD_ARGS = {"fmt"}
 

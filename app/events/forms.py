@@ -23,3 +23,10 @@ class EventForm(FlaskForm):
 
 class CancelForm(FlaskForm):
     reason = StringField("Alasan pembatalan", filters=[strip], validators=[max_length(300)])
+
+
+class PublicSignupForm(FlaskForm):
+    reg_number = StringField("Nomor pendaftaran (pada kartu peserta)", filters=[strip], validators=[max_length(40)],
+                             render_kw={"placeholder": "317401-2026-00001", "autocomplete": "off"})
+    nik = StringField("NIK", filters=[strip], validators=[max_length(40)],
+                      render_kw={"inputmode": "numeric", "autocomplete": "off"})

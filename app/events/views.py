@@ -9,7 +9,7 @@ from ..core.htmx import render
 from ..core.pagination import paginate
 from ..core.pdf import pdf_response, render_pdf
 from ..core.scoping import current_scope, get_or_404, scoped
-from ..extensions import db
+from ..extensions import db, limiter
 from ..participants.models import Participant
 from ..participants.queries import search_clause
 from ..regions.models import Kecamatan
@@ -156,3 +156,42 @@ def booth_list(event_id: int):
     audit.record("document.booth_list", event, changes={}, summary=f"Cetak daftar stan {event.name}")
     db.session.commit()
     return pdf_response(content, f"daftar-stan-{event.id}.pdf")
+
+
+def _public_limit() -> str:
+    from flask import current_app
+
+    return current_app.config["ONLINE_RATE_LIMIT"]
+
+
+@bp.route("/acara/<int:event_id>/daftar-mandiri", methods=["GET", "POST"])
+@limiter.limit(_public_limit, methods=["POST"])
+def public_signup(event_id: int):
+    """Public: a participant signs up with their registration number and NIK (both must match)."""
+    from ..core.idnumbers import clean_nik
+    from .forms import PublicSignupForm
+
+    event = db.get_or_404(Event, event_id)
+    form = PublicSignupForm()
+    result = None
+    if form.validate_on_submit():
+        participant = db.session.scalars(select(Participant).where(
+            Participant.reg_number == (form.reg_number.data or "").upper(),
+            Participant.nik == clean_nik(form.nik.data))).first()
+        if participant is None or participant.kecamatan_id != event.kecamatan_id:
+            add_error(form, "nik", "Nomor pendaftaran dan NIK tidak cocok dengan peserta Kecamatan "
+                                   f"{event.kecamatan.name}. Periksa kartu peserta Anda.")
+        else:
+            try:
+                signup_ = sign_up(event.id, participant, None)
+            except EventError as err:
+                db.session.rollback()
+                add_error(form, "reg_number", err.message)
+            else:
+                db.session.commit()
+                place = None
+                if signup_.status == "waiting":
+                    place = next(i for i, s in enumerate(waiting_line(event.id), start=1) if s.id == signup_.id)
+                result = {"status": signup_.status, "booth": signup_.booth, "place": place}
+    status = 422 if form.is_submitted() and form.errors else 200
+    return render_template("events/public_signup.html", form=form, event=event, result=result), status
