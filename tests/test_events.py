@@ -110,6 +110,9 @@ def test_booth_list_pdf(app, client, login_as, make_participant):
     pdf = client.get(f"/acara/{event_id}/stan.pdf")
     text = PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text()
     assert "DAFTAR STAN" in text and "Pedagang 00" in text and "Pedagang 02" in text
+    signups = client.get(f"/acara/{event_id}/pendaftar.pdf")
+    text = PdfReader(io.BytesIO(signups.data)).pages[0].extract_text()
+    assert "DAFTAR PENDAFTAR" in text and "3 terkonfirmasi, 0 menunggu" in text and "Stan 3" in text
 
 
 def test_fifty_at_once_for_twenty_booths(app, make_user, make_participant):

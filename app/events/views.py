@@ -195,3 +195,21 @@ def public_signup(event_id: int):
                 result = {"status": signup_.status, "booth": signup_.booth, "place": place}
     status = 422 if form.is_submitted() and form.errors else 200
     return render_template("events/public_signup.html", form=form, event=event, result=result), status
+
+
+@bp.get("/acara/<int:event_id>/pendaftar.pdf")
+@roles_required(*DESK)
+def signup_list(event_id: int):
+    """Every sign-up for the organiser: confirmed by booth, then the waiting list in its order, then cancelled."""
+    from ..core import audit
+
+    event = get_or_404(Event, event_id)
+    rows = db.session.scalars(select(Signup).options(joinedload(Signup.participant).joinedload(Participant.kelurahan))
+                              .where(Signup.event_id == event.id)).all()
+    confirmed = sorted((s for s in rows if s.status == "confirmed"), key=lambda s: s.booth)
+    cancelled = sorted((s for s in rows if s.status == "cancelled"), key=lambda s: s.created_at)
+    content = render_pdf("pdf/signup_list.html", event=event, confirmed=confirmed, waiting=waiting_line(event.id),
+                         cancelled=cancelled, letterhead=letterhead_for(event.kecamatan))
+    audit.record("document.signup_list", event, changes={}, summary=f"Cetak daftar pendaftar {event.name}")
+    db.session.commit()
+    return pdf_response(content, f"pendaftar-{event.id}.pdf")
