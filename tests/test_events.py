@@ -228,3 +228,35 @@ def test_public_signup_is_rate_limited(app, make_participant):
         app.config["ONLINE_RATE_LIMIT"] = saved
         limiter.reset()
     assert statuses == [422, 422, 429]
+
+
+def test_sector_quota_is_respected_on_signup_and_promotion(app, client, login_as, make_participant):
+    from app.participants.models import Sector
+
+    login_as("staff")
+    day = today_wib()
+    with app.app_context():
+        kuliner = db.session.scalars(select(Sector).where(Sector.code == "kuliner")).one().id
+        jasa = db.session.scalars(select(Sector).where(Sector.code == "jasa")).one().id
+    bad = post_form(client, "/acara/baru", {"kind": "bazar", "name": "Bazar Kuota", "venue": "Taman",
+                                           "starts_on": day.isoformat(), "ends_on": day.isoformat(), "booths": "3",
+                                           "signup_opens": day.isoformat(), "signup_closes": day.isoformat(),
+                                           f"quota_{kuliner}": "sepuluh"}, token_url="/acara/baru")
+    assert bad.status_code == 422 and "Isi dengan bilangan bulat" in bad.get_data(as_text=True)
+    ok = post_form(client, "/acara/baru", {"kind": "bazar", "name": "Bazar Kuota", "venue": "Taman",
+                                          "starts_on": day.isoformat(), "ends_on": day.isoformat(), "booths": "3",
+                                          "signup_opens": day.isoformat(), "signup_closes": day.isoformat(),
+                                          f"quota_{kuliner}": "1"}, token_url="/acara/baru")
+    event_id = int(ok.headers["Location"].rsplit("/", 1)[1])
+    k1, k2 = people(make_participant, 2)  # kuliner (the factory's default sector)
+    j1 = make_participant(nik="3174015505959905", name="Jasa Satu", sector_id=jasa)
+    for pid in (k1, k2, j1):
+        post_form(client, f"/acara/{event_id}/daftar", {"participant_id": str(pid)}, token_url=f"/acara/{event_id}")
+    with app.app_context():
+        status = {s.participant_id: (s.status, s.booth) for s in db.session.scalars(select(Signup))}
+    assert status[k1] == ("confirmed", 1) and status[k2] == ("waiting", None) and status[j1] == ("confirmed", 2)
+    with app.app_context():
+        first = db.session.scalars(select(Signup).where(Signup.participant_id == k1)).one().id
+    url = f"/acara/daftar/{first}/batal"
+    html = post_form(client, url, {"reason": "Batal"}, token_url=url, follow_redirects=True).get_data(as_text=True)
+    assert "Pedagang 01 naik dari daftar tunggu ke stan 1." in html  # the kuliner slot is free again

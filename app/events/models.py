@@ -83,3 +83,18 @@ class Signup(db.Model):
 
         clause = Event.scope_clause(scope)
         return None if clause is None else cls.event_id.in_(select(Event.id).where(clause))
+
+
+class EventQuota(db.Model):
+    """At most ``max_booths`` confirmed booths for one sector at one event (e.g. 10 kuliner)."""
+
+    __tablename__ = "event_quota"
+    __table_args__ = (UniqueConstraint("event_id", "sector_id", name="uq_event_quota_event_sector"),
+                      CheckConstraint("max_booths >= 0", name="max_booths"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"))
+    sector_id: Mapped[int] = mapped_column(ForeignKey("sector.id"))
+    max_booths: Mapped[int]
+
+    sector = relationship("Sector")

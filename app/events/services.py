@@ -9,7 +9,7 @@ from ..core.timeutil import today_wib, utcnow
 from ..extensions import db
 from ..participants.models import Participant, ParticipantStep
 from ..participants.services import StepOrderError, check_step_order, record_step, remove_step
-from .models import KINDS, Event, Signup
+from .models import KINDS, Event, EventQuota, Signup
 
 
 class EventError(ValueError):
@@ -23,7 +23,7 @@ class EventError(ValueError):
 
 
 def create_event(kind, name, kecamatan, venue, starts_on, ends_on, booths, opens, closes, user,
-                 fair_order: bool = False) -> Event:
+                 fair_order: bool = False, quotas: dict[int, int] | None = None) -> Event:
     errors = []
     if kind not in KINDS:
         errors.append(("kind", "Pilih jenis acara."))
@@ -39,6 +39,9 @@ def create_event(kind, name, kecamatan, venue, starts_on, ends_on, booths, opens
         errors.append(("ends_on", "Tanggal selesai tidak boleh sebelum tanggal mulai."))
     if booths is None or not 1 <= booths <= 5000:
         errors.append(("booths", "Jumlah stan antara 1 dan 5.000."))
+    for sector_id, limit in (quotas or {}).items():
+        if limit < 0 or (booths and limit > booths):
+            errors.append((f"quota_{sector_id}", "Kuota sektor antara 0 dan jumlah stan."))
     if opens is None or closes is None:
         errors.append(("signup_closes", "Isi masa pendaftaran (buka dan tutup)."))
     elif closes < opens:
@@ -52,6 +55,8 @@ def create_event(kind, name, kecamatan, venue, starts_on, ends_on, booths, opens
                   fair_order=fair_order, created_by_id=getattr(user, "id", None))
     db.session.add(event)
     db.session.flush()
+    for sector_id, limit in (quotas or {}).items():
+        db.session.add(EventQuota(event_id=event.id, sector_id=sector_id, max_booths=limit))
     audit.record("event.create", event, changes={"name": {"before": None, "after": event.name},
                                                  "booths": {"before": None, "after": booths}},
                  summary=f"Acara {event.name} dibuat")
@@ -61,6 +66,19 @@ def create_event(kind, name, kecamatan, venue, starts_on, ends_on, booths, opens
 def lock_event(event_id: int) -> Event:
     """The event row, locked until commit: sign-ups and cancellations of one event take turns."""
     return db.session.scalars(select(Event).where(Event.id == event_id).with_for_update()).one()
+
+
+def _sector_full(event: Event, sector_id: int | None) -> bool:
+    """True when the participant's sector already has its quota of confirmed booths."""
+    if sector_id is None:
+        return False
+    limit = db.session.scalar(select(EventQuota.max_booths).where(EventQuota.event_id == event.id,
+                                                                  EventQuota.sector_id == sector_id))
+    if limit is None:
+        return False
+    used = db.session.scalar(select(func.count()).select_from(Signup).join(Participant).where(
+        Signup.event_id == event.id, Signup.status == "confirmed", Participant.sector_id == sector_id))
+    return used >= limit
 
 
 def _free_booth(event: Event) -> int | None:
@@ -82,7 +100,7 @@ def sign_up(event_id: int, participant: Participant, user, today: date | None = 
                                                        Signup.participant_id == participant.id)).first()
     if existing is not None and existing.status != "cancelled":
         raise EventError(f"{participant.name} sudah terdaftar di acara ini ({existing.status_label}).")
-    booth = _free_booth(event)
+    booth = None if _sector_full(event, participant.sector_id) else _free_booth(event)
     signup = existing or Signup(event_id=event.id, participant_id=participant.id)
     signup.status = "confirmed" if booth else "waiting"
     signup.booth = booth
@@ -133,15 +151,18 @@ def cancel(signup: Signup, reason: str) -> Signup | None:
                  changes={"status": {"before": before, "after": "cancelled"}}, summary=f"Batal: {reason[:100]}")
     if freed is None:
         return None
-    line = waiting_line(event.id)
-    if not line:
-        return None
-    first = line[0]
-    first.status, first.booth, first.promoted_at = "confirmed", freed, utcnow()
-    audit.record("signup.promote", first, kecamatan_id=first.participant.kecamatan_id,
-                 changes={"status": {"before": "waiting", "after": "confirmed"}, "booth": {"before": None, "after": freed}},
-                 summary=f"Naik dari daftar tunggu ke stan {freed}")
-    return first
+    # The first in line whose sector is under its quota gets the booth.
+    for first in waiting_line(event.id):
+        if _sector_full(event, first.participant.sector_id):
+            continue
+        first.status, first.booth, first.promoted_at = "confirmed", freed, utcnow()
+        db.session.flush()
+        audit.record("signup.promote", first, kecamatan_id=first.participant.kecamatan_id,
+                     changes={"status": {"before": "waiting", "after": "confirmed"},
+                              "booth": {"before": None, "after": freed}},
+                     summary=f"Naik dari daftar tunggu ke stan {freed}")
+        return first
+    return None
 
 
 def set_attended(signup: Signup, attended: bool) -> None:

@@ -38,7 +38,19 @@ def new():
     form = EventForm()
     scope = current_scope()
     form.kecamatan_id.choices = {"": "— pilih —", **{str(k): v for k, v in kecamatan_choices()}}
-    if form.validate_on_submit():
+    from ..participants.models import Sector
+
+    sectors = db.session.scalars(select(Sector).where(Sector.active.is_(True)).order_by(Sector.position)).all()
+    quotas, quota_errors = {}, {}
+    for sector in sectors:
+        raw = (request.form.get(f"quota_{sector.id}") or "").strip()
+        if raw:
+            if raw.isdigit():
+                quotas[sector.id] = int(raw)
+            else:
+                quota_errors[f"quota_{sector.id}"] = "Isi dengan bilangan bulat, mis. 10."
+    valid = form.validate_on_submit()
+    if valid and not quota_errors:
         kecamatan = db.session.get(Kecamatan, scope.kecamatan_id) if scope.kecamatan_id else (
             get_or_404(Kecamatan, form.kecamatan_id.data) if (form.kecamatan_id.data or "").isdigit() else None)
         if kecamatan is None:
@@ -47,17 +59,22 @@ def new():
             try:
                 event = create_event(form.kind.data, form.name.data, kecamatan, form.venue.data, form.starts_on.data,
                                      form.ends_on.data, form.booths.data, form.signup_opens.data,
-                                     form.signup_closes.data, current_user, fair_order=form.fair_order.data)
+                                     form.signup_closes.data, current_user, fair_order=form.fair_order.data,
+                                     quotas=quotas)
             except EventError as err:
                 db.session.rollback()
                 for field, message in err.errors:
-                    add_error(form, field, message)
+                    if field and field.startswith("quota_"):
+                        quota_errors[field] = message
+                    else:
+                        add_error(form, field, message)
             else:
                 db.session.commit()
                 flash("Acara dibuat.", "success")
                 return redirect(url_for("events.detail", event_id=event.id))
     status = 422 if form.is_submitted() else 200
-    return render_template("events/new.html", form=form, choose_kecamatan=scope.kecamatan_id is None), status
+    return render_template("events/new.html", form=form, choose_kecamatan=scope.kecamatan_id is None,
+                           sectors=sectors, quota_errors=quota_errors), status
 
 
 @bp.get("/acara/<int:event_id>")
