@@ -260,3 +260,37 @@ def test_sector_quota_is_respected_on_signup_and_promotion(app, client, login_as
     url = f"/acara/daftar/{first}/batal"
     html = post_form(client, url, {"reason": "Batal"}, token_url=url, follow_redirects=True).get_data(as_text=True)
     assert "Pedagang 01 naik dari daftar tunggu ke stan 1." in html  # the kuliner slot is free again
+
+
+def test_move_up_and_down_with_reason(app, client, login_as, make_participant):
+    login_as("staff")
+    event_id = make_event(app, booths=1)
+    ids = people(make_participant, 4)
+    for pid in ids:
+        post_form(client, f"/acara/{event_id}/daftar", {"participant_id": str(pid)}, token_url=f"/acara/{event_id}")
+    from app.events.services import waiting_line
+
+    def line():
+        with app.app_context():
+            return [s.participant.name for s in waiting_line(event_id)]
+
+    assert line() == ["Pedagang 01", "Pedagang 02", "Pedagang 03"]
+    with app.app_context():
+        third = db.session.scalars(select(Signup).where(Signup.participant_id == ids[3])).one().id
+        first = db.session.scalars(select(Signup).where(Signup.participant_id == ids[1])).one().id
+    no_reason = post_form(client, f"/acara/daftar/{third}/pindah", {"arah": "naik", "reason": ""},
+                          token_url=f"/acara/{event_id}", follow_redirects=True)
+    assert "Alasan pemindahan wajib diisi." in no_reason.get_data(as_text=True)
+    post_form(client, f"/acara/daftar/{third}/pindah", {"arah": "naik", "reason": "Lansia"}, token_url=f"/acara/{event_id}")
+    assert line() == ["Pedagang 01", "Pedagang 03", "Pedagang 02"]
+    edge = post_form(client, f"/acara/daftar/{first}/pindah", {"arah": "naik", "reason": "x"},
+                     token_url=f"/acara/{event_id}", follow_redirects=True)
+    assert "sudah di ujung daftar tunggu" in edge.get_data(as_text=True)
+    late = make_participant(nik="3174015505959905", name="Datang Belakangan")
+    post_form(client, f"/acara/{event_id}/daftar", {"participant_id": str(late)}, token_url=f"/acara/{event_id}")
+    assert line()[-1] == "Datang Belakangan"
+    with app.app_context():
+        from app.core.audit import AuditLog
+
+        entry = db.session.scalars(select(AuditLog).where(AuditLog.action == "signup.move")).one()
+        assert entry.changes["reason"]["after"] == "Lansia" and entry.changes["place"] == {"before": 3, "after": 2}

@@ -68,6 +68,8 @@ class Signup(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     promoted_at: Mapped[datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(String(300))
+    # Set for the whole line when staff move someone by hand; later sign-ups (None) queue behind.
+    queue_rank: Mapped[int | None]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
 
     event: Mapped[Event] = relationship()

@@ -123,12 +123,18 @@ def waiting_line(event_id: int) -> list[Signup]:
     line = list(db.session.scalars(select(Signup).where(Signup.event_id == event_id, Signup.status == "waiting")
                                    .order_by(Signup.created_at, Signup.id)))
     event = db.session.get(Event, event_id)
-    if not event.fair_order or not line:
-        return line
+    if event.fair_order and line:
+        line = _fair(event, line)
+    # Hand-made moves (queue_rank) come first, in their order; later sign-ups keep the rules' order.
+    return sorted(line, key=lambda s: (s.queue_rank is None, s.queue_rank or 0))
+
+
+def _fair(event: Event, line: list[Signup]) -> list[Signup]:
+    """First-timers, then those who came before, then earlier no-shows (stable: FCFS within each)."""
     ids = [s.participant_id for s in line]
     earlier = db.session.execute(
         select(Signup.participant_id, Signup.attended).join(Event, Event.id == Signup.event_id).where(
-            Signup.participant_id.in_(ids), Signup.status == "confirmed", Signup.event_id != event_id,
+            Signup.participant_id.in_(ids), Signup.status == "confirmed", Signup.event_id != event.id,
             Event.ends_on < event.starts_on)).all()
     been = {pid for pid, _ in earlier}
     no_show = {pid for pid, attended in earlier if not attended}
@@ -194,3 +200,24 @@ def counts(event_id: int) -> dict[str, int]:
     result = {"confirmed": 0, "waiting": 0, "cancelled": 0}
     result.update(dict(rows))
     return result
+
+
+def move(signup: Signup, direction: int, reason: str) -> None:
+    """Move a waiting sign-up one place up (-1) or down (+1) in the line, with a reason (audited)."""
+    reason = (reason or "").strip()
+    if signup.status != "waiting":
+        raise EventError("Hanya peserta di daftar tunggu yang dapat dipindah urutannya.")
+    if not reason:
+        raise EventError("Alasan pemindahan wajib diisi.", "reason")
+    lock_event(signup.event_id)
+    line = waiting_line(signup.event_id)
+    index = next(i for i, s in enumerate(line) if s.id == signup.id)
+    target = index + direction
+    if not 0 <= target < len(line):
+        raise EventError("Peserta ini sudah di ujung daftar tunggu.")
+    line[index], line[target] = line[target], line[index]
+    for rank, s in enumerate(line):
+        s.queue_rank = rank
+    audit.record("signup.move", signup, kecamatan_id=signup.participant.kecamatan_id,
+                 changes={"place": {"before": index + 1, "after": target + 1}, "reason": {"before": None, "after": reason[:300]}},
+                 summary=f"Urutan daftar tunggu {index + 1} → {target + 1}: {reason[:100]}")

@@ -18,7 +18,7 @@ from ..settings.services import letterhead_for
 from . import bp
 from .forms import CancelForm, EventForm
 from .models import Event, Signup
-from .services import EventError, cancel, counts, create_event, set_attended, sign_up, waiting_line
+from .services import EventError, cancel, counts, create_event, move, set_attended, sign_up, waiting_line
 
 VIEW = (ADMIN, MANAGER, STAFF)
 DESK = (ADMIN, STAFF)
@@ -230,3 +230,18 @@ def signup_list(event_id: int):
     audit.record("document.signup_list", event, changes={}, summary=f"Cetak daftar pendaftar {event.name}")
     db.session.commit()
     return pdf_response(content, f"pendaftar-{event.id}.pdf")
+
+
+@bp.post("/acara/daftar/<int:signup_id>/pindah")
+@roles_required(*DESK)
+def move_signup(signup_id: int):
+    signup_ = get_or_404(Signup, signup_id)
+    try:
+        move(signup_, -1 if request.form.get("arah") == "naik" else 1, request.form.get("reason", "")[:300])
+    except EventError as err:
+        db.session.rollback()
+        flash(err.message, "error")
+    else:
+        db.session.commit()
+        flash(f"Urutan {signup_.participant.name} di daftar tunggu diubah.", "success")
+    return redirect(url_for("events.detail", event_id=signup_.event_id))
