@@ -294,3 +294,27 @@ def test_move_up_and_down_with_reason(app, client, login_as, make_participant):
 
         entry = db.session.scalars(select(AuditLog).where(AuditLog.action == "signup.move")).one()
         assert entry.changes["reason"]["after"] == "Lansia" and entry.changes["place"] == {"before": 3, "after": 2}
+
+
+def test_event_checkin_by_number(app, client, login_as, make_participant):
+    from tests.conftest import csrf_from
+
+    set_mode(app, "bebas")
+    login_as("staff")
+    event_id = make_event(app, booths=1)
+    a, b = people(make_participant, 2)
+    for pid in (a, b):
+        post_form(client, f"/acara/{event_id}/daftar", {"participant_id": str(pid)}, token_url=f"/acara/{event_id}")
+    with app.app_context():
+        a_reg, b_reg = (db.session.get(Participant, i).reg_number for i in (a, b))
+    url = f"/acara/{event_id}/check-in"
+    assert "html5-qrcode" in client.get(url).get_data(as_text=True)
+    headers = {"HX-Request": "true", "X-CSRFToken": csrf_from(client, url)}
+    ok = client.post(url, data={"reg_number": a_reg}, headers=headers).get_data(as_text=True)
+    assert "Pedagang 00" in ok and "tercatat <strong>Hadir</strong>" in ok and "Hadir <strong>1</strong>" in ok
+    assert "Sudah tercatat hadir" in client.post(url, data={"reg_number": a_reg}, headers=headers).get_data(as_text=True)
+    waiting = client.post(url, data={"reg_number": b_reg}, headers=headers)
+    assert waiting.status_code == 422 and "Menunggu" in waiting.get_data(as_text=True)
+    assert client.post(url, data={"reg_number": "ngawur"}, headers=headers).status_code == 422
+    with app.app_context():
+        assert 5 in set(db.session.scalars(select(ParticipantStep.step).where(ParticipantStep.participant_id == a)))

@@ -1,6 +1,6 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from ..core.access import ADMIN, MANAGER, STAFF, roles_required
@@ -245,3 +245,41 @@ def move_signup(signup_id: int):
         db.session.commit()
         flash(f"Urutan {signup_.participant.name} di daftar tunggu diubah.", "success")
     return redirect(url_for("events.detail", event_id=signup_.event_id))
+
+
+@bp.route("/acara/<int:event_id>/check-in", methods=["GET", "POST"])
+@roles_required(*DESK)
+def checkin(event_id: int):
+    """At the venue: scan the card's QR code (or type the number) to mark a confirmed participant present."""
+    import re
+
+    event = get_or_404(Event, event_id)
+    result = None
+    if request.method == "POST":
+        number = (request.form.get("reg_number") or "").strip().upper()[:40]
+        signup_ = None
+        if re.fullmatch(r"\d{6}-\d{4}-\d{5}", number):
+            signup_ = db.session.scalars(select(Signup).join(Participant).where(
+                Signup.event_id == event.id, Participant.reg_number == number)).first()
+        if not re.fullmatch(r"\d{6}-\d{4}-\d{5}", number):
+            result = {"kind": "invalid", "number": number}
+        elif signup_ is None:
+            result = {"kind": "unknown", "number": number}
+        elif signup_.status != "confirmed":
+            result = {"kind": "not_confirmed", "s": signup_}
+        elif signup_.attended:
+            result = {"kind": "already", "s": signup_}
+        else:
+            try:
+                set_attended(signup_, True)
+            except EventError as err:
+                db.session.rollback()
+                result = {"kind": "blocked", "s": signup_, "message": err.message}
+            else:
+                db.session.commit()
+                result = {"kind": "ok", "s": signup_}
+    present = db.session.scalar(select(func.count()).select_from(Signup).where(
+        Signup.event_id == event.id, Signup.status == "confirmed", Signup.attended.is_(True)))
+    status = 422 if result and result["kind"] not in ("ok", "already") else 200
+    return render("events/checkin.html", "events/_checkin_result.html", event=event, result=result,
+                  present=present, counts=counts(event.id)), status
