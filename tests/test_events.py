@@ -318,3 +318,41 @@ def test_event_checkin_by_number(app, client, login_as, make_participant):
     assert client.post(url, data={"reg_number": "ngawur"}, headers=headers).status_code == 422
     with app.app_context():
         assert 5 in set(db.session.scalars(select(ParticipantStep.step).where(ParticipantStep.participant_id == a)))
+
+
+def test_kota_wide_event_reach_and_privacy(app, client, make_user, make_participant):
+    day = today_wib()
+    with app.app_context():
+        event = create_event("pameran", "Expo Jaksel", kecamatan_by_code("31.74.01"), "Blok M", day, day, 10, day, day,
+                             None, reach="kota")
+        province = create_event("mart", "OK OCE Mart Provinsi", kecamatan_by_code("31.74.01"), "Balai Kota", day, day,
+                                10, day, day, None, reach="province")
+        db.session.commit()
+        event_id, province_id = event.id, province.id
+    tebet = make_participant(name="Orang Tebet")
+    setiabudi = make_participant(kecamatan="31.74.02", nik="3174021708859901", name="Orang Setiabudi")
+    menteng = make_participant(kecamatan="31.71.06", nik="3171061708859901", name="Orang Menteng")
+    with app.app_context():
+        for pid in (tebet, setiabudi):
+            sign_up(event_id, db.session.get(Participant, pid), None)
+        try:
+            sign_up(event_id, db.session.get(Participant, menteng), None)
+        except ValueError as err:
+            assert "tidak termasuk yang boleh mendaftar" in str(err)
+        else:
+            raise AssertionError("a Jakarta Pusat participant must not join a Jakarta Selatan event")
+        sign_up(province_id, db.session.get(Participant, menteng), None)
+        db.session.commit()
+    make_user("staff", kecamatan="31.74.02", username="staf.setiabudi")
+    login(client, "staf.setiabudi")
+    html = client.get(f"/acara/{event_id}").get_data(as_text=True)
+    assert "Expo Jaksel" in html and "Orang Setiabudi" in html and "Orang Tebet" not in html
+    assert "2</strong> dari 10 stan terisi" in html
+    assert client.get(f"/acara/{event_id}/stan.pdf").status_code == 403  # the organiser's document
+    other = app.test_client()
+    make_user("staff", kecamatan="31.71.06", username="staf.menteng")
+    login(other, "staf.menteng")
+    assert other.get(f"/acara/{event_id}").status_code == 404
+    listing = other.get("/acara").get_data(as_text=True)
+    assert "OK OCE Mart Provinsi" in listing and "Expo Jaksel" not in listing
+    assert "Orang Menteng" in other.get(f"/acara/{province_id}").get_data(as_text=True)

@@ -3,12 +3,13 @@ from wtforms import BooleanField, SelectField, StringField
 
 from ..core.forms import WholeNumberField, max_length, strip
 from ..participants.forms import BadDate
-from .models import KINDS
+from .models import KINDS, REACHES
 from wtforms.validators import Optional
 
 
 class EventForm(FlaskForm):
     kind = SelectField("Jenis acara", choices={"": "— pilih —", **KINDS}, validate_choice=False)
+    reach = SelectField("Yang boleh mendaftar", choices=dict(REACHES), validate_choice=False)
     name = StringField("Nama acara", filters=[strip], validators=[max_length(150)])
     venue = StringField("Tempat", filters=[strip], validators=[max_length(200)])
     starts_on = BadDate("Mulai", validators=[Optional()])

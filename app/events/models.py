@@ -10,6 +10,7 @@ from ..extensions import db
 from ..participants.models import Participant
 from ..regions.models import Kecamatan
 
+REACHES = {"kecamatan": "Peserta kecamatan ini", "kota": "Peserta se-kota/kabupaten", "province": "Peserta se-provinsi"}
 KINDS = {"bazar": "Bazar", "pameran": "Pameran/expo", "mart": "Penempatan OK OCE Mart", "lain": "Lainnya"}
 SIGNUP_STATUSES = {"confirmed": "Terkonfirmasi", "waiting": "Menunggu", "cancelled": "Dibatalkan"}
 
@@ -22,7 +23,10 @@ class Event(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(10))
     name: Mapped[str] = mapped_column(String(150))
-    kecamatan_id: Mapped[int] = mapped_column(ForeignKey("kecamatan.id"), index=True)  # organiser
+    kecamatan_id: Mapped[int] = mapped_column(ForeignKey("kecamatan.id"), index=True)  # the organising office
+    # Who may see the event and sign up: the organiser's kecamatan, its kota, or the whole province.
+    reach: Mapped[str] = mapped_column(String(10), default="kecamatan", server_default="kecamatan")
+    kota_id: Mapped[int | None] = mapped_column(ForeignKey("kota.id"), index=True)
     venue: Mapped[str] = mapped_column(String(200))
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
@@ -40,13 +44,24 @@ class Event(db.Model):
     def kind_label(self) -> str:
         return KINDS.get(self.kind, self.kind)
 
+    @property
+    def reach_label(self) -> str:
+        return REACHES.get(self.reach, self.reach)
+
     @classmethod
     def scope_clause(cls, scope: Scope):
+        """Events organised in the user's region, plus kota-wide events of their kota and province-wide ones."""
         if scope.kecamatan_ids is None:
             return None
         if scope.role == "pendamping" or not scope.kecamatan_ids:
             return false()
-        return or_(cls.kecamatan_id.in_(sorted(scope.kecamatan_ids)))
+        clauses = [cls.kecamatan_id.in_(sorted(scope.kecamatan_ids)), cls.reach == "province"]
+        if scope.kota_id:
+            clauses.append((cls.reach == "kota") & (cls.kota_id == scope.kota_id))
+        return or_(*clauses)
+
+    def organised_by(self, scope: Scope) -> bool:
+        return scope.covers_kecamatan(self.kecamatan_id)
 
 
 class Signup(db.Model):
@@ -81,10 +96,18 @@ class Signup(db.Model):
 
     @classmethod
     def scope_clause(cls, scope: Scope):
+        """The organiser sees every sign-up of its events; other kecamatan see their own participants'."""
         from sqlalchemy import select
 
-        clause = Event.scope_clause(scope)
-        return None if clause is None else cls.event_id.in_(select(Event.id).where(clause))
+        if scope.kecamatan_ids is None:
+            return None
+        if scope.role == "pendamping" or not scope.kecamatan_ids:
+            return false()
+        ids = sorted(scope.kecamatan_ids)
+        organised = select(Event.id).where(Event.kecamatan_id.in_(ids))
+        own = select(Participant.id).where(Participant.kecamatan_id.in_(ids))
+        return cls.event_id.in_(organised) | (cls.event_id.in_(select(Event.id).where(Event.scope_clause(scope)))
+                                              & cls.participant_id.in_(own))
 
 
 class EventQuota(db.Model):

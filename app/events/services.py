@@ -9,7 +9,7 @@ from ..core.timeutil import today_wib, utcnow
 from ..extensions import db
 from ..participants.models import Participant, ParticipantStep
 from ..participants.services import StepOrderError, check_step_order, record_step, remove_step
-from .models import KINDS, Event, EventQuota, Signup
+from .models import KINDS, REACHES, Event, EventQuota, Signup
 
 
 class EventError(ValueError):
@@ -23,8 +23,10 @@ class EventError(ValueError):
 
 
 def create_event(kind, name, kecamatan, venue, starts_on, ends_on, booths, opens, closes, user,
-                 fair_order: bool = False, quotas: dict[int, int] | None = None) -> Event:
+                 fair_order: bool = False, quotas: dict[int, int] | None = None, reach: str = "kecamatan") -> Event:
     errors = []
+    if reach not in REACHES:
+        errors.append(("reach", "Pilih siapa yang boleh mendaftar."))
     if kind not in KINDS:
         errors.append(("kind", "Pilih jenis acara."))
     if not (name or "").strip():
@@ -52,7 +54,7 @@ def create_event(kind, name, kecamatan, venue, starts_on, ends_on, booths, opens
         raise EventError(errors[0][1], errors[0][0], errors)
     event = Event(kind=kind, name=name.strip(), kecamatan_id=kecamatan.id, venue=venue.strip(), starts_on=starts_on,
                   ends_on=ends_on, booths=booths, signup_opens=opens, signup_closes=closes,
-                  fair_order=fair_order, created_by_id=getattr(user, "id", None))
+                  fair_order=fair_order, reach=reach, kota_id=kecamatan.kota_id, created_by_id=getattr(user, "id", None))
     db.session.add(event)
     db.session.flush()
     for sector_id, limit in (quotas or {}).items():
@@ -96,6 +98,8 @@ def sign_up(event_id: int, participant: Participant, user, today: date | None = 
                          f"{event.signup_closes:%d-%m-%Y}.")
     if participant.status != "active":
         raise EventError(f"{participant.name} belum diverifikasi (P1).")
+    if not eligible(event, participant):
+        raise EventError(f"{participant.name} tidak termasuk yang boleh mendaftar ({event.reach_label}).")
     existing = db.session.scalars(select(Signup).where(Signup.event_id == event.id,
                                                        Signup.participant_id == participant.id)).first()
     if existing is not None and existing.status != "cancelled":
@@ -114,6 +118,14 @@ def sign_up(event_id: int, participant: Participant, user, today: date | None = 
                  summary=f"{participant.name} mendaftar {event.name}: "
                          + (f"stan {booth}" if booth else "daftar tunggu"))
     return signup
+
+
+def eligible(event: Event, participant: Participant) -> bool:
+    if event.reach == "province":
+        return True
+    if event.reach == "kota":
+        return participant.kecamatan.kota_id == event.kota_id
+    return participant.kecamatan_id == event.kecamatan_id
 
 
 def waiting_line(event_id: int) -> list[Signup]:

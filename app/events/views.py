@@ -18,7 +18,7 @@ from ..settings.services import letterhead_for
 from . import bp
 from .forms import CancelForm, EventForm
 from .models import Event, Signup
-from .services import EventError, cancel, counts, create_event, move, set_attended, sign_up, waiting_line
+from .services import EventError, cancel, counts, create_event, eligible, move, set_attended, sign_up, waiting_line
 
 VIEW = (ADMIN, MANAGER, STAFF)
 DESK = (ADMIN, STAFF)
@@ -60,7 +60,7 @@ def new():
                 event = create_event(form.kind.data, form.name.data, kecamatan, form.venue.data, form.starts_on.data,
                                      form.ends_on.data, form.booths.data, form.signup_opens.data,
                                      form.signup_closes.data, current_user, fair_order=form.fair_order.data,
-                                     quotas=quotas)
+                                     quotas=quotas, reach=form.reach.data or "kecamatan")
             except EventError as err:
                 db.session.rollback()
                 for field, message in err.errors:
@@ -81,12 +81,22 @@ def new():
 @roles_required(*VIEW)
 def detail(event_id: int):
     event = get_or_404(Event, event_id)
-    confirmed = db.session.scalars(select(Signup).options(joinedload(Signup.participant).joinedload(Participant.kelurahan))
-                                   .where(Signup.event_id == event.id, Signup.status == "confirmed")
-                                   .order_by(Signup.booth)).all()
+    confirmed = db.session.scalars(scoped(select(Signup), Signup).options(
+        joinedload(Signup.participant).joinedload(Participant.kelurahan))
+        .where(Signup.event_id == event.id, Signup.status == "confirmed").order_by(Signup.booth)).all()
+    visible = set(db.session.scalars(scoped(select(Signup.id), Signup).where(Signup.event_id == event.id)))
+    waiting = [(place, s) for place, s in enumerate(waiting_line(event.id), start=1) if s.id in visible]
     promoted = request.args.get("naik", type=int)
-    return render_template("events/detail.html", event=event, confirmed=confirmed, waiting=waiting_line(event.id),
-                           counts=counts(event.id), can_edit=current_user.role in DESK, promoted=promoted)
+    return render_template("events/detail.html", event=event, confirmed=confirmed, waiting=waiting,
+                           counts=counts(event.id), can_edit=current_user.role in DESK, promoted=promoted,
+                           organiser=event.organised_by(current_scope()))
+
+
+def _organiser_or_403(event: Event) -> None:
+    from flask import abort
+
+    if not event.organised_by(current_scope()):
+        abort(403)
 
 
 @bp.get("/acara/<int:event_id>/cari-peserta")
@@ -166,6 +176,7 @@ def booth_list(event_id: int):
     from ..core import audit
 
     event = get_or_404(Event, event_id)
+    _organiser_or_403(event)
     confirmed = db.session.scalars(select(Signup).options(joinedload(Signup.participant))
                                    .where(Signup.event_id == event.id, Signup.status == "confirmed")
                                    .order_by(Signup.booth)).all()
@@ -195,9 +206,9 @@ def public_signup(event_id: int):
         participant = db.session.scalars(select(Participant).where(
             Participant.reg_number == (form.reg_number.data or "").upper(),
             Participant.nik == clean_nik(form.nik.data))).first()
-        if participant is None or participant.kecamatan_id != event.kecamatan_id:
-            add_error(form, "nik", "Nomor pendaftaran dan NIK tidak cocok dengan peserta Kecamatan "
-                                   f"{event.kecamatan.name}. Periksa kartu peserta Anda.")
+        if participant is None or not eligible(event, participant):
+            add_error(form, "nik", "Nomor pendaftaran dan NIK tidak cocok dengan peserta yang boleh mendaftar di "
+                                   "acara ini. Periksa kartu peserta Anda.")
         else:
             try:
                 signup_ = sign_up(event.id, participant, None)
@@ -221,6 +232,7 @@ def signup_list(event_id: int):
     from ..core import audit
 
     event = get_or_404(Event, event_id)
+    _organiser_or_403(event)
     rows = db.session.scalars(select(Signup).options(joinedload(Signup.participant).joinedload(Participant.kelurahan))
                               .where(Signup.event_id == event.id)).all()
     confirmed = sorted((s for s in rows if s.status == "confirmed"), key=lambda s: s.booth)
@@ -236,6 +248,7 @@ def signup_list(event_id: int):
 @roles_required(*DESK)
 def move_signup(signup_id: int):
     signup_ = get_or_404(Signup, signup_id)
+    _organiser_or_403(signup_.event)
     try:
         move(signup_, -1 if request.form.get("arah") == "naik" else 1, request.form.get("reason", "")[:300])
     except EventError as err:
@@ -254,6 +267,7 @@ def checkin(event_id: int):
     import re
 
     event = get_or_404(Event, event_id)
+    _organiser_or_403(event)
     result = None
     if request.method == "POST":
         number = (request.form.get("reg_number") or "").strip().upper()[:40]
