@@ -356,3 +356,20 @@ def test_kota_wide_event_reach_and_privacy(app, client, make_user, make_particip
     listing = other.get("/acara").get_data(as_text=True)
     assert "OK OCE Mart Provinsi" in listing and "Expo Jaksel" not in listing
     assert "Orang Menteng" in other.get(f"/acara/{province_id}").get_data(as_text=True)
+
+
+def test_signup_from_participant_page_and_bulk_list(app, client, login_as, make_participant):
+    login_as("staff")
+    event_id = make_event(app, booths=5)
+    a, b, c = people(make_participant, 3)
+    page = client.get(f"/peserta/{a}").get_data(as_text=True)
+    assert "Daftarkan ke acara" in page and "Bazar Tebet" in page
+    done = post_form(client, f"/peserta/{a}/acara", {"event_id": str(event_id)}, token_url=f"/peserta/{a}",
+                     follow_redirects=True).get_data(as_text=True)
+    assert "stan 1 di Bazar Tebet" in done
+    bulk = client.get(f"/acara/{event_id}/tambah-massal").get_data(as_text=True)
+    assert "Pedagang 00" not in bulk and "Pedagang 01" in bulk and "Pedagang 02" in bulk
+    assert "Tidak ada peserta aktif" in client.get(f"/acara/{event_id}/tambah-massal?berizin=1").get_data(as_text=True)
+    post_form(client, f"/acara/{event_id}/daftar", {"participant_id": [str(b), str(c)]}, token_url=f"/acara/{event_id}")
+    with app.app_context():
+        assert sorted(db.session.scalars(select(Signup.booth).where(Signup.event_id == event_id))) == [1, 2, 3]

@@ -297,3 +297,46 @@ def checkin(event_id: int):
     status = 422 if result and result["kind"] not in ("ok", "already") else 200
     return render("events/checkin.html", "events/_checkin_result.html", event=event, result=result,
                   present=present, counts=counts(event.id)), status
+
+
+@bp.get("/acara/<int:event_id>/tambah-massal")
+@roles_required(*DESK)
+def signup_bulk(event_id: int):
+    """Sign up from a filtered list of the user's active participants (by kelurahan, licensed, …)."""
+    from sqlalchemy import exists
+
+    from ..participants.models import ParticipantStep
+    from ..regions.models import Kelurahan
+
+    event = get_or_404(Event, event_id)
+    args = {k: (request.args.get(k) or "").strip()[:60] for k in ("q", "kelurahan", "berizin")}
+    taken = select(Signup.participant_id).where(Signup.event_id == event.id, Signup.status != "cancelled")
+    stmt = scoped(select(Participant), Participant).options(joinedload(Participant.kelurahan)).where(
+        Participant.status == "active", Participant.id.not_in(taken)).order_by(Participant.name_key)
+    if args["q"] and (clause := search_clause(args["q"])) is not None:
+        stmt = stmt.where(clause)
+    if args["kelurahan"].isdigit():
+        stmt = stmt.where(Participant.kelurahan_id == int(args["kelurahan"]))
+    if args["berizin"]:
+        stmt = stmt.where(exists().where(ParticipantStep.participant_id == Participant.id, ParticipantStep.step == 4))
+    page = paginate(stmt, request.args.get("hal", 1), size=200)
+    kelurahan = db.session.scalars(scoped(select(Kelurahan).order_by(Kelurahan.name), Kelurahan)).all()
+    return render_template("events/signup_bulk.html", event=event, page=page, args=args, kelurahan=kelurahan,
+                           counts=counts(event.id))
+
+
+@bp.post("/peserta/<int:participant_id>/acara")
+@roles_required(*DESK)
+def signup_from_participant(participant_id: int):
+    participant = get_or_404(Participant, participant_id)
+    event = get_or_404(Event, request.form.get("event_id", ""))
+    try:
+        with db.session.begin_nested():
+            result = sign_up(event.id, participant, current_user)
+    except EventError as err:
+        flash(err.message, "error")
+    else:
+        flash(f"{participant.name}: " + (f"stan {result.booth} di {event.name}." if result.booth
+                                         else f"daftar tunggu {event.name}."), "success")
+    db.session.commit()
+    return redirect(url_for("participants.detail", participant_id=participant.id))
