@@ -373,3 +373,86 @@ def test_signup_from_participant_page_and_bulk_list(app, client, login_as, make_
     post_form(client, f"/acara/{event_id}/daftar", {"participant_id": [str(b), str(c)]}, token_url=f"/acara/{event_id}")
     with app.app_context():
         assert sorted(db.session.scalars(select(Signup.booth).where(Signup.event_id == event_id))) == [1, 2, 3]
+
+
+def test_edit_event_refuses_fewer_booths_than_confirmed_and_more_booths_promote(app, client, login_as, make_participant):
+    login_as("staff")
+    event_id = make_event(app, booths=2)
+    ids = people(make_participant, 3)
+    post_form(client, f"/acara/{event_id}/daftar", {"participant_id": [str(i) for i in ids]}, token_url=f"/acara/{event_id}")
+    url = f"/acara/{event_id}/ubah"
+    with app.app_context():
+        e = db.session.get(Event, event_id)
+        base = {"kind": "bazar", "name": e.name, "venue": e.venue, "starts_on": e.starts_on.isoformat(),
+                "ends_on": e.ends_on.isoformat(), "signup_opens": e.signup_opens.isoformat(),
+                "signup_closes": e.signup_closes.isoformat()}
+    fewer = post_form(client, url, {**base, "booths": "1"}, token_url=url)
+    assert fewer.status_code == 422 and "Sudah ada 2 peserta terkonfirmasi" in fewer.get_data(as_text=True)
+    wrong = post_form(client, url, {**base, "booths": "3", "ends_on": "2000-01-01"}, token_url=url)
+    assert wrong.status_code == 422 and "tidak boleh sebelum tanggal mulai" in wrong.get_data(as_text=True)
+    more = post_form(client, url, {**base, "booths": "3"}, token_url=url)
+    assert more.status_code == 302
+    with app.app_context():
+        assert sorted(db.session.scalars(select(Signup.booth).where(Signup.status == "confirmed"))) == [1, 2, 3]
+
+
+def test_booth_by_hand(app, client, login_as, make_participant):
+    login_as("staff")
+    event_id = make_event(app, booths=5)
+    a, b = people(make_participant, 2)
+    post_form(client, f"/acara/{event_id}/daftar", {"participant_id": [str(a), str(b)]}, token_url=f"/acara/{event_id}")
+    with app.app_context():
+        sa = db.session.scalars(select(Signup).where(Signup.participant_id == a)).one().id
+    taken = post_form(client, f"/acara/daftar/{sa}/stan", {"booth": "2"}, token_url=f"/acara/{event_id}",
+                      follow_redirects=True)
+    assert "Stan 2 sudah dipakai Pedagang 01" in taken.get_data(as_text=True)
+    out = post_form(client, f"/acara/daftar/{sa}/stan", {"booth": "9"}, token_url=f"/acara/{event_id}",
+                    follow_redirects=True)
+    assert "Nomor stan antara 1 dan 5." in out.get_data(as_text=True)
+    post_form(client, f"/acara/daftar/{sa}/stan", {"booth": "5"}, token_url=f"/acara/{event_id}")
+    with app.app_context():
+        assert db.session.get(Signup, sa).booth == 5
+
+
+def test_signups_and_cancellations_at_once_never_oversell(app, make_user, make_participant):
+    """10 confirmed of 10 booths, then 10 cancellations and 20 new sign-ups at the same moment."""
+    import re
+
+    event_id = make_event(app, booths=10)
+    first = people(make_participant, 10)
+    later = people(make_participant, 20, start=10)
+    staff = make_user("staff")
+    with app.app_context():
+        for pid in first:
+            sign_up(event_id, db.session.get(Participant, pid), None)
+        db.session.commit()
+        first_signups = list(db.session.scalars(select(Signup.id).where(Signup.event_id == event_id)))
+    jobs = [("cancel", sid) for sid in first_signups] + [("signup", pid) for pid in later]
+    barrier = threading.Barrier(6)
+    failures = []
+
+    def worker(chunk):
+        client = app.test_client()
+        login(client, staff.username)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get(f"/acara/{event_id}").get_data(as_text=True)).group(1)
+        barrier.wait()
+        for kind, ident in chunk:
+            if kind == "cancel":
+                response = client.post(f"/acara/daftar/{ident}/batal", data={"csrf_token": token, "reason": "batal"})
+            else:
+                response = client.post(f"/acara/{event_id}/daftar", data={"csrf_token": token, "participant_id": str(ident)})
+            if response.status_code != 302:
+                failures.append((kind, response.status_code))
+
+    threads = [threading.Thread(target=worker, args=(jobs[i::6],)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    with app.app_context():
+        rows = db.session.scalars(select(Signup).where(Signup.event_id == event_id)).all()
+        confirmed = [s for s in rows if s.status == "confirmed"]
+        assert len(confirmed) == 10 and sorted(s.booth for s in confirmed) == list(range(1, 11))
+        assert len([s for s in rows if s.status == "waiting"]) == 10
+        assert len([s for s in rows if s.status == "cancelled"]) == 10

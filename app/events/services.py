@@ -233,3 +233,76 @@ def move(signup: Signup, direction: int, reason: str) -> None:
     audit.record("signup.move", signup, kecamatan_id=signup.participant.kecamatan_id,
                  changes={"place": {"before": index + 1, "after": target + 1}, "reason": {"before": None, "after": reason[:300]}},
                  summary=f"Urutan daftar tunggu {index + 1} → {target + 1}: {reason[:100]}")
+
+
+def update_event(event: Event, name: str, venue: str, starts_on, ends_on, booths, opens, closes) -> dict:
+    """Change an event; booths can never drop below the confirmed sign-ups (the count is named)."""
+    lock_event(event.id)
+    errors = []
+    if not (name or "").strip():
+        errors.append(("name", "Nama acara wajib diisi."))
+    if not (venue or "").strip():
+        errors.append(("venue", "Tempat wajib diisi."))
+    if starts_on is None or ends_on is None:
+        errors.append(("ends_on", "Isi tanggal mulai dan selesai."))
+    elif ends_on < starts_on:
+        errors.append(("ends_on", "Tanggal selesai tidak boleh sebelum tanggal mulai."))
+    if opens is None or closes is None:
+        errors.append(("signup_closes", "Isi masa pendaftaran (buka dan tutup)."))
+    elif closes < opens:
+        errors.append(("signup_closes", "Pendaftaran ditutup sebelum dibuka."))
+    confirmed = counts(event.id)["confirmed"]
+    top_booth = db.session.scalar(select(func.max(Signup.booth)).where(Signup.event_id == event.id,
+                                                                        Signup.status == "confirmed")) or 0
+    if booths is None or not 1 <= booths <= 5000:
+        errors.append(("booths", "Jumlah stan antara 1 dan 5.000."))
+    elif booths < confirmed:
+        errors.append(("booths", f"Sudah ada {confirmed} peserta terkonfirmasi; jumlah stan tidak boleh kurang dari itu."))
+    elif booths < top_booth:
+        errors.append(("booths", f"Stan nomor {top_booth} sudah terisi; pindahkan dulu pesertanya ke stan yang lebih kecil."))
+    if errors:
+        raise EventError(errors[0][1], errors[0][0], errors)
+    before = audit.snapshot(event)
+    event.name, event.venue, event.starts_on, event.ends_on = name.strip(), venue.strip(), starts_on, ends_on
+    event.booths, event.signup_opens, event.signup_closes = booths, opens, closes
+    changes = audit.diff(before, event)
+    if changes:
+        audit.record("event.update", event, changes=changes, summary=f"Acara {event.name} diubah")
+        db.session.flush()
+        fill_free_booths(event)
+    return changes
+
+
+def fill_free_booths(event: Event) -> list[Signup]:
+    """After booths were added, the line moves up into them (quotas respected)."""
+    promoted = []
+    for waiting in waiting_line(event.id):
+        booth = _free_booth(event)
+        if booth is None:
+            break
+        if _sector_full(event, waiting.participant.sector_id):
+            continue
+        waiting.status, waiting.booth, waiting.promoted_at = "confirmed", booth, utcnow()
+        db.session.flush()
+        audit.record("signup.promote", waiting, kecamatan_id=waiting.participant.kecamatan_id,
+                     changes={"status": {"before": "waiting", "after": "confirmed"}, "booth": {"before": None, "after": booth}},
+                     summary=f"Naik dari daftar tunggu ke stan {booth} (stan ditambah)")
+        promoted.append(waiting)
+    return promoted
+
+
+def assign_booth(signup: Signup, booth: int | None) -> None:
+    """Give a confirmed sign-up another (free) booth number by hand."""
+    event = lock_event(signup.event_id)
+    if signup.status != "confirmed":
+        raise EventError("Hanya peserta terkonfirmasi yang mendapat nomor stan.")
+    if booth is None or not 1 <= booth <= event.booths:
+        raise EventError(f"Nomor stan antara 1 dan {event.booths}.")
+    taken = db.session.scalars(select(Signup).where(Signup.event_id == event.id, Signup.status == "confirmed",
+                                                    Signup.booth == booth, Signup.id != signup.id)).first()
+    if taken is not None:
+        raise EventError(f"Stan {booth} sudah dipakai {taken.participant.name}.")
+    before = signup.booth
+    signup.booth = booth
+    audit.record("signup.booth", signup, kecamatan_id=signup.participant.kecamatan_id,
+                 changes={"booth": {"before": before, "after": booth}}, summary=f"Stan {before} → {booth}")

@@ -18,7 +18,7 @@ from ..settings.services import letterhead_for
 from . import bp
 from .forms import CancelForm, EventForm
 from .models import Event, Signup
-from .services import EventError, cancel, counts, create_event, eligible, move, set_attended, sign_up, waiting_line
+from .services import EventError, assign_booth, cancel, counts, create_event, eligible, move, update_event, set_attended, sign_up, waiting_line
 
 VIEW = (ADMIN, MANAGER, STAFF)
 DESK = (ADMIN, STAFF)
@@ -340,3 +340,43 @@ def signup_from_participant(participant_id: int):
                                          else f"daftar tunggu {event.name}."), "success")
     db.session.commit()
     return redirect(url_for("participants.detail", participant_id=participant.id))
+
+
+@bp.route("/acara/<int:event_id>/ubah", methods=["GET", "POST"])
+@roles_required(*DESK)
+def edit(event_id: int):
+    event = get_or_404(Event, event_id)
+    _organiser_or_403(event)
+    form = EventForm(obj=event)
+    if form.validate_on_submit():
+        try:
+            changes = update_event(event, form.name.data, form.venue.data, form.starts_on.data, form.ends_on.data,
+                                   form.booths.data, form.signup_opens.data, form.signup_closes.data)
+        except EventError as err:
+            db.session.rollback()
+            event = get_or_404(Event, event_id)
+            for field, message in err.errors:
+                add_error(form, field, message)
+        else:
+            db.session.commit()
+            flash("Perubahan acara disimpan." if changes else "Tidak ada perubahan.", "success")
+            return redirect(url_for("events.detail", event_id=event.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template("events/edit.html", form=form, event=event), status
+
+
+@bp.post("/acara/daftar/<int:signup_id>/stan")
+@roles_required(*DESK)
+def set_booth(signup_id: int):
+    signup_ = get_or_404(Signup, signup_id)
+    _organiser_or_403(signup_.event)
+    raw = request.form.get("booth", "")
+    try:
+        assign_booth(signup_, int(raw) if raw.isdigit() else None)
+    except EventError as err:
+        db.session.rollback()
+        flash(err.message, "error")
+    else:
+        db.session.commit()
+        flash(f"{signup_.participant.name} di stan {signup_.booth}.", "success")
+    return redirect(url_for("events.detail", event_id=signup_.event_id))
