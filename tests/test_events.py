@@ -456,3 +456,39 @@ def test_signups_and_cancellations_at_once_never_oversell(app, make_user, make_p
         assert len(confirmed) == 10 and sorted(s.booth for s in confirmed) == list(range(1, 11))
         assert len([s for s in rows if s.status == "waiting"]) == 10
         assert len([s for s in rows if s.status == "cancelled"]) == 10
+
+
+def test_phone_attendance_roster(app, client, login_as, make_participant):
+    from tests.conftest import csrf_from
+
+    set_mode(app, "bebas")
+    login_as("staff")
+    event_id = make_event(app, booths=2)
+    a, b = people(make_participant, 2)
+    post_form(client, f"/acara/{event_id}/daftar", {"participant_id": [str(a), str(b)]}, token_url=f"/acara/{event_id}")
+    url = f"/acara/{event_id}/kehadiran"
+    assert "Hadir <strong>0</strong> dari 2" in client.get(url).get_data(as_text=True)
+    with app.app_context():
+        sa = db.session.scalars(select(Signup).where(Signup.participant_id == a)).one().id
+    headers = {"HX-Request": "true", "X-CSRFToken": csrf_from(client, url)}
+    html = client.post(f"{url}/{sa}", data={"hadir": "1"}, headers=headers).get_data(as_text=True)
+    assert f'id="signup-{sa}"' in html and "is-hadir" in html and 'hx-swap-oob="true"' in html
+    assert "Hadir <strong>1</strong> dari 2" in html
+    with app.app_context():
+        assert 5 in set(db.session.scalars(select(ParticipantStep.step).where(ParticipantStep.participant_id == a)))
+
+
+def test_attendance_in_sequential_mode_needs_p4(app, client, login_as, make_participant):
+    from tests.conftest import csrf_from
+
+    set_mode(app, "berurutan")
+    login_as("staff")
+    event_id = make_event(app, booths=1)
+    (a,) = people(make_participant, 1)
+    post_form(client, f"/acara/{event_id}/daftar", {"participant_id": str(a)}, token_url=f"/acara/{event_id}")
+    url = f"/acara/{event_id}/kehadiran"
+    with app.app_context():
+        sa = db.session.scalars(select(Signup.id)).one()
+    response = client.post(f"{url}/{sa}", data={"hadir": "1"}, headers={"HX-Request": "true",
+                                                                        "X-CSRFToken": csrf_from(client, url)})
+    assert response.status_code == 422 and "langkah P4 Perizinan peserta ini belum selesai" in response.get_data(as_text=True)

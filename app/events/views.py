@@ -380,3 +380,47 @@ def set_booth(signup_id: int):
         db.session.commit()
         flash(f"{signup_.participant.name} di stan {signup_.booth}.", "success")
     return redirect(url_for("events.detail", event_id=signup_.event_id))
+
+
+def _attendance_rows(event: Event) -> list[Signup]:
+    return list(db.session.scalars(select(Signup).options(joinedload(Signup.participant).joinedload(Participant.kelurahan))
+                                   .where(Signup.event_id == event.id, Signup.status == "confirmed")
+                                   .order_by(Signup.booth)))
+
+
+@bp.get("/acara/<int:event_id>/kehadiran")
+@roles_required(*DESK)
+def roster(event_id: int):
+    """On the day, on a phone: one big button per booth to mark who came."""
+    event = get_or_404(Event, event_id)
+    _organiser_or_403(event)
+    rows = _attendance_rows(event)
+    return render_template("events/roster.html", event=event, rows=rows, present=sum(1 for s in rows if s.attended))
+
+
+@bp.post("/acara/<int:event_id>/kehadiran/<int:signup_id>")
+@roles_required(*DESK)
+def roster_mark(event_id: int, signup_id: int):
+    from ..core.htmx import wants_fragment
+
+    event = get_or_404(Event, event_id)
+    _organiser_or_403(event)
+    signup_ = get_or_404(Signup, signup_id)
+    error = None
+    if signup_.event_id != event.id:
+        error = "Peserta ini tidak terdaftar di acara ini."
+    else:
+        try:
+            set_attended(signup_, request.form.get("hadir") == "1")
+        except EventError as err:
+            db.session.rollback()
+            error = err.message
+        else:
+            db.session.commit()
+    if not wants_fragment():
+        if error:
+            flash(error, "error")
+        return redirect(url_for("events.roster", event_id=event.id))
+    rows = _attendance_rows(event)
+    return render_template("events/_roster_update.html", event=event, s=signup_, error=error,
+                           present=sum(1 for s in rows if s.attended), total=len(rows)), 422 if error else 200
