@@ -492,3 +492,23 @@ def test_attendance_in_sequential_mode_needs_p4(app, client, login_as, make_part
     response = client.post(f"{url}/{sa}", data={"hadir": "1"}, headers={"HX-Request": "true",
                                                                         "X-CSRFToken": csrf_from(client, url)})
     assert response.status_code == 422 and "langkah P4 Perizinan peserta ini belum selesai" in response.get_data(as_text=True)
+
+
+def test_kota_manager_organises_a_kota_wide_event(app, client, login_as, make_participant):
+    login_as("manager", kota="31.74")
+    day = today_wib()
+    with app.app_context():
+        setiabudi = kecamatan_by_code("31.74.02").id
+        menteng = kecamatan_by_code("31.71.06").id
+    data = {"kind": "pameran", "name": "Expo Sudin Jaksel", "venue": "Blok M", "starts_on": day.isoformat(),
+            "ends_on": day.isoformat(), "booths": "50", "signup_opens": day.isoformat(),
+            "signup_closes": day.isoformat(), "reach": "kota"}
+    outside = post_form(client, "/acara/baru", {**data, "kecamatan_id": str(menteng)}, token_url="/acara/baru")
+    assert outside.status_code == 404  # a kecamatan outside the manager's kota
+    ok = post_form(client, "/acara/baru", {**data, "kecamatan_id": str(setiabudi)}, token_url="/acara/baru")
+    assert ok.status_code == 302
+    event_id = int(ok.headers["Location"].rsplit("/", 1)[1])
+    tebet = make_participant(name="Orang Tebet")
+    post_form(client, f"/acara/{event_id}/daftar", {"participant_id": str(tebet)}, token_url=f"/acara/{event_id}")
+    html = client.get(f"/acara/{event_id}").get_data(as_text=True)
+    assert "Orang Tebet" in html and "Peserta se-kota/kabupaten" in html and "Ubah acara" in html

@@ -21,7 +21,9 @@ from .models import Event, Signup
 from .services import EventError, assign_booth, cancel, counts, create_event, eligible, move, update_event, set_attended, sign_up, waiting_line
 
 VIEW = (ADMIN, MANAGER, STAFF)
-DESK = (ADMIN, STAFF)
+# Events are organised by a kecamatan desk, or by a Sudin/Dinas manager for a larger event (hosted
+# by one of their kecamatan offices and open to the kota or the province).
+DESK = (ADMIN, MANAGER, STAFF)
 
 
 @bp.get("/acara")
