@@ -222,3 +222,9 @@ def test_demo_participants(app):
         assert course.kecamatan.name == "Tebet" and len(course.meetings) == 3
         assert len(course.enrollments) == len([p for p in active if p.kecamatan.name == "Tebet"][:30])
         assert course.facilitator.username == "tebet.fasilitator"
+        from app.events.models import Event, Signup
+
+        event = db.session.scalars(select(Event)).one()
+        tebet_active = len([p for p in active if p.kecamatan.name == "Tebet"])
+        confirmed = db.session.scalars(select(Signup).where(Signup.status == "confirmed")).all()
+        assert event.booths == 20 and len(confirmed) == min(20, tebet_active, 25)

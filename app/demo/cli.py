@@ -62,6 +62,9 @@ def demo_data_command(password, participant_count):
     if course is not None:
         click.echo(f"Training: '{course.title}' in Tebet with {len(course.enrollments)} participants, "
                    f"facilitator tebet.fasilitator.")
+    event = demo_event()
+    if event is not None:
+        click.echo(f"Event: '{event.name}' in Tebet, {event.booths} booths.")
 
 
 def demo_course():
@@ -88,3 +91,26 @@ def demo_course():
         enroll(course, list(participants), None)
     db.session.commit()
     return course
+
+
+def demo_event():
+    """A bazaar in Tebet in two weeks with 20 booths, sign-ups open, and up to 25 participants signed up (once)."""
+    from datetime import timedelta
+
+    from ..core.timeutil import today_wib
+    from ..events.models import Event
+    from ..events.services import create_event, sign_up
+    from ..participants.models import Participant
+
+    kec = db.session.scalars(select(Kecamatan).where(Kecamatan.code == DEMO_KECAMATAN["tebet"])).one()
+    if db.session.scalars(select(Event).where(Event.kecamatan_id == kec.id)).first() is not None:
+        return None
+    day = today_wib()
+    event = create_event("bazar", "Bazar UMKM Tebet (demo)", kec, "Lapangan Tebet", day + timedelta(days=14),
+                         day + timedelta(days=15), 20, day, day + timedelta(days=13), None, fair_order=True)
+    participants = db.session.scalars(select(Participant).where(
+        Participant.kecamatan_id == kec.id, Participant.status == "active").order_by(Participant.id.desc()).limit(25)).all()
+    for p in participants:
+        sign_up(event.id, p, None)
+    db.session.commit()
+    return event
