@@ -14,9 +14,6 @@ from ..core.timeutil import utcnow
 from ..extensions import db
 from ..regions.models import Kecamatan, Kota
 
-SCOPE_LABELS = {PROVINCE: "Provinsi", KOTA: "Kota/Kabupaten", KECAMATAN: "Kecamatan"}
-
-
 def _new_token() -> str:
     return secrets.token_urlsafe(16)
 

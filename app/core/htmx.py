@@ -21,23 +21,8 @@ def wants_fragment() -> bool:
     )
 
 
-def htmx_target() -> str | None:
-    return request.headers.get("HX-Target")
-
-
 def render(page_template: str, fragment_template: str | None = None, /, status: int = 200, **context):
     template = fragment_template if fragment_template and wants_fragment() else page_template
     response = make_response(render_template(template, **context), status)
     response.vary.add("HX-Request")
     return response
-
-
-def redirect_htmx(location: str, status: int = 303):
-    """Redirect that also works for htmx requests (full navigation via HX-Redirect)."""
-    from flask import redirect
-
-    if is_htmx():
-        response = make_response("", 200)
-        response.headers["HX-Redirect"] = location
-        return response
-    return redirect(location, code=status)

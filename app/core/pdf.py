@@ -13,7 +13,6 @@ from flask import current_app, render_template
 from markupsafe import Markup
 
 PAPERS = {"A4": "210mm 297mm", "F4": "215mm 330mm"}
-PAPER_CHOICES = [("A4", "A4 (210 × 297 mm)"), ("F4", "F4 (215 × 330 mm)")]
 
 
 class RemoteResourceRefused(ValueError):
@@ -73,12 +72,6 @@ def qr_svg(data: str, scale: int = 3) -> Markup:
     """A QR code as inline SVG, for pages and PDFs."""
     code = segno.make(data, error="m", micro=False)
     return Markup(code.svg_inline(scale=scale, border=2, omitsize=False))
-
-
-def qr_data_uri(data: str, scale: int = 4) -> str:
-    """A QR code as a PNG data URI (for <img> in PDFs)."""
-    code = segno.make(data, error="m", micro=False)
-    return code.png_data_uri(scale=scale, border=2)
 
 
 def image_data_uri(content: bytes, mime: str) -> str:

@@ -75,10 +75,3 @@ def get_or_404(model, ident, scope: Scope | None = None):
     if obj is None:
         abort(404)
     return obj
-
-
-def require_kecamatan(kecamatan_id: int | None, scope: Scope | None = None) -> None:
-    """Abort with 404 unless the scope covers ``kecamatan_id`` (for writes naming a kecamatan)."""
-    scope = scope or current_scope()
-    if not scope.covers_kecamatan(kecamatan_id):
-        abort(404)

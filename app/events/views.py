@@ -266,18 +266,16 @@ def move_signup(signup_id: int):
 @roles_required(*DESK)
 def checkin(event_id: int):
     """At the venue: scan the card's QR code (or type the number) to mark a confirmed participant present."""
-    import re
+    from ..participants.services import is_reg_number
 
     event = get_or_404(Event, event_id)
     _organiser_or_403(event)
     result = None
     if request.method == "POST":
         number = (request.form.get("reg_number") or "").strip().upper()[:40]
-        signup_ = None
-        if re.fullmatch(r"\d{6}-\d{4}-\d{5}", number):
-            signup_ = db.session.scalars(select(Signup).join(Participant).where(
-                Signup.event_id == event.id, Participant.reg_number == number)).first()
-        if not re.fullmatch(r"\d{6}-\d{4}-\d{5}", number):
+        signup_ = db.session.scalars(select(Signup).join(Participant).where(
+            Signup.event_id == event.id, Participant.reg_number == number)).first() if is_reg_number(number) else None
+        if not is_reg_number(number):
             result = {"kind": "invalid", "number": number}
         elif signup_ is None:
             result = {"kind": "unknown", "number": number}

@@ -40,7 +40,7 @@ def search_clause(term: str):
                Participant.name_key.contains(" " + key, autoescape=True))
 
 
-def _utc_bound(day, end: bool = False) -> datetime:
+def utc_start_of_day(day, end: bool = False) -> datetime:
     """Naive UTC of the start of ``day`` in WIB (of the next day when ``end``)."""
     moment = datetime.combine(day + timedelta(days=1) if end else day, time.min, tzinfo=WIB)
     return (moment - moment.utcoffset()).replace(tzinfo=None)
@@ -62,7 +62,7 @@ def participant_query(filters: dict, scope=None):
     if filters.get("status"):
         stmt = stmt.where(Participant.status == filters["status"])
     if filters.get("dari"):
-        stmt = stmt.where(Participant.registered_at >= _utc_bound(filters["dari"]))
+        stmt = stmt.where(Participant.registered_at >= utc_start_of_day(filters["dari"]))
     if filters.get("sampai"):
-        stmt = stmt.where(Participant.registered_at < _utc_bound(filters["sampai"], end=True))
+        stmt = stmt.where(Participant.registered_at < utc_start_of_day(filters["sampai"], end=True))
     return stmt.order_by(*SORTS.get(filters.get("urut") or "baru", SORTS["baru"]))

@@ -215,6 +215,13 @@ def check_against_records(checked: Checked, reg: Registration, exclude_id: int |
             checked.values["_duplicates"] = dups
 
 
+REG_NUMBER_RE = re.compile(r"^\d{6}-\d{4}-\d{5}$")  # e.g. 317401-2026-00001, as printed on the card
+
+
+def is_reg_number(text: str) -> bool:
+    return bool(REG_NUMBER_RE.match(text or ""))
+
+
 def find_by_nik(nik: str) -> Participant | None:
     return db.session.scalars(select(Participant).options(joinedload(Participant.kecamatan))
                               .where(Participant.nik == nik)).first()
@@ -453,7 +460,7 @@ def steps_reached(participant_ids: list[int]) -> dict[int, list[int]]:
     return result
 
 
-def timeline(participant: Participant, mode: str) -> list[dict]:
+def timeline(participant: Participant) -> list[dict]:
     """P1–P7 with date and source for the participant page; the next step is marked."""
     reached = {s.step: s for s in participant.steps}
     rows, next_marked = [], False

@@ -15,12 +15,12 @@ from ..core.timeutil import today_wib, utcnow
 from ..extensions import db
 from ..regions.models import Kecamatan, Kelurahan
 from ..regions.services import kecamatan_choices
-from ..settings.services import letterhead_for, program_settings
+from ..settings.services import letterhead_for
 from . import bp
 from .access import EDIT_ROLES, REGISTER_ROLES, VIEW_ROLES, sees_personal_data
 from .forms import FilterForm, MergeForm, ParticipantForm, RejectForm
 from .models import Participant
-from .queries import _utc_bound, participant_query
+from .queries import participant_query, utc_start_of_day
 from .steps import SOURCE_LABELS
 from .services import (Registration, RegistrationError, all_kelurahan, kelurahan_label, merge, nik_status,
                        register, reject, sector_choices, steps_reached, timeline, update, verify)
@@ -164,10 +164,9 @@ def detail(participant_id: int):
         select(audit.AuditLog).options(joinedload(audit.AuditLog.user))
         .where(audit.AuditLog.entity_type == "participant", audit.AuditLog.entity_id == participant.id)
         .order_by(audit.AuditLog.at.desc(), audit.AuditLog.id.desc()).limit(50)).all()
-    mode = program_settings().mode
     from .sections import sections_for
 
-    return render_template("participants/detail.html", p=participant, timeline=timeline(participant, mode),
+    return render_template("participants/detail.html", p=participant, timeline=timeline(participant),
                            history=history, unmasked=sees_personal_data(current_user), sections=sections_for(participant),
                            source_labels=SOURCE_LABELS,
                            can_edit=current_user.role in EDIT_ROLES)
@@ -237,8 +236,8 @@ def card_sheet():
     except ValueError:
         abort(404)
     stmt = scoped(select(Participant), Participant).options(selectinload(Participant.kecamatan)).where(
-        Participant.status == "active", Participant.verified_at >= _utc_bound(day),
-        Participant.verified_at < _utc_bound(day, end=True)).order_by(Participant.reg_number).limit(MAX_CARDS)
+        Participant.status == "active", Participant.verified_at >= utc_start_of_day(day),
+        Participant.verified_at < utc_start_of_day(day, end=True)).order_by(Participant.reg_number).limit(MAX_CARDS)
     participants = list(db.session.scalars(stmt))
     if not participants:
         flash(f"Tidak ada peserta yang terdaftar pada {day.day}-{day.month}-{day.year} untuk dicetak kartunya.", "info")

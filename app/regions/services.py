@@ -75,11 +75,3 @@ def kecamatan_choices(scope: Scope | None = None) -> list[tuple[int, str]]:
     """(id, 'Tebet — Jakarta Selatan') for the kecamatan the scope covers, by code."""
     stmt = scoped(select(Kecamatan).options(joinedload(Kecamatan.kota)).order_by(Kecamatan.code), Kecamatan, scope)
     return [(k.id, f"{k.name} — {k.kota.short_name}") for k in db.session.scalars(stmt)]
-
-
-def kota_choices() -> list[tuple[int, str]]:
-    return [(k.id, k.short_name) for k in db.session.scalars(select(Kota).order_by(Kota.code))]
-
-
-def kecamatan_by_nik_prefix(prefix: str) -> Kecamatan | None:
-    return db.session.scalars(select(Kecamatan).where(Kecamatan.nik_prefix == prefix)).first()

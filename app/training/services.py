@@ -111,10 +111,6 @@ def lock_course(course_id: int) -> Course:
     return db.session.scalars(select(Course).where(Course.id == course_id).with_for_update()).one()
 
 
-def enrolled_count(course_id: int) -> int:
-    return db.session.scalar(select(func.count()).select_from(Enrollment).where(Enrollment.course_id == course_id))
-
-
 def enroll(course: Course, participants: list[Participant], user) -> tuple[list[Enrollment], list[str]]:
     """Enrol active participants of the course's kecamatan while seats remain; returns (added, problems)."""
     lock_course(course.id)

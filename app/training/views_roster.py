@@ -9,6 +9,7 @@ from ..core.htmx import render, wants_fragment
 from ..core.scoping import get_or_404
 from ..extensions import db
 from ..participants.models import Participant
+from ..participants.services import is_reg_number
 from . import bp
 from .models import ATTENDED, STATUS_LABELS, Attendance, Enrollment, Meeting
 from .services import TrainingError, close_meeting, enroll, mark, may_mark, reopen_meeting
@@ -113,9 +114,7 @@ def checkin(meeting_id: int):
 
 
 def _checkin(meeting: Meeting, number: str, enrol_now: bool) -> dict:
-    import re
-
-    if not re.fullmatch(r"\d{6}-\d{4}-\d{5}", number):
+    if not is_reg_number(number):
         return {"kind": "invalid", "number": number}
     participant = db.session.scalars(select(Participant).where(
         Participant.reg_number == number, Participant.kecamatan_id == meeting.course.kecamatan_id)).first()
