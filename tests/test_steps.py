@@ -316,3 +316,12 @@ def test_participant_page_sections_follow_the_steps(app, client, login_as, make_
     login_as("staff")
     html = client.get(f"/peserta/{make_participant()}").get_data(as_text=True)
     assert html.index("Pendampingan (P3)") < html.index("Izin usaha (P4)") < html.index("Laporan keuangan (P6)")
+
+
+def test_licence_without_a_date_says_so(app, client, login_as, make_participant):
+    set_mode(app, "bebas")
+    login_as("staff")
+    pid = make_participant()
+    url = f"/peserta/{pid}/izin"
+    response = post_form(client, url, {"kind": "iumk", "number": "IUMK-9", "issued_on": ""}, token_url=url)
+    assert response.status_code == 422 and "Tanggal terbit wajib diisi." in response.get_data(as_text=True)

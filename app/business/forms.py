@@ -2,8 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import Optional
 
-from ..core.forms import WholeNumberField, max_length, strip
-from ..participants.forms import BadDate
+from ..core.forms import DateInputField, WholeNumberField, max_length, strip
 
 
 class ReportForm(FlaskForm):
@@ -20,4 +19,4 @@ class CapitalForm(FlaskForm):
                               render_kw={"placeholder": "mis. Bank DKI"})
     product = StringField("Produk", filters=[strip], validators=[max_length(100)], render_kw={"placeholder": "mis. KUR Mikro"})
     amount = StringField("Jumlah (Rp)", filters=[strip], validators=[max_length(30)], render_kw={"inputmode": "numeric"})
-    referred_on = BadDate("Tanggal dirujuk", validators=[Optional()])
+    referred_on = DateInputField("Tanggal dirujuk", validators=[Optional()])

@@ -1,5 +1,5 @@
 """Form helpers shared by every domain: Indonesian messages, length limits, choices."""
-from wtforms import IntegerField
+from wtforms import DateField, IntegerField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 REQUIRED = "Wajib diisi."
@@ -57,3 +57,23 @@ class WholeNumberField(IntegerField):
         except ValueError:
             self.data = None
             raise ValueError("Isi dengan bilangan bulat, mis. 100.") from None
+
+
+class DateInputField(DateField):
+    """A date field whose parse error is Indonesian."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("Tanggal tidak sah; gunakan format hari-bulan-tahun dari kalender.") from None
+
+
+class TimeInputField(TimeField):
+    """A time field whose parse error is Indonesian."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("Jam tidak sah; gunakan format jam:menit, mis. 09:00.") from None

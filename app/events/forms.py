@@ -1,8 +1,7 @@
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField
 
-from ..core.forms import WholeNumberField, max_length, strip
-from ..participants.forms import BadDate
+from ..core.forms import DateInputField, WholeNumberField, max_length, strip
 from .models import KINDS, REACHES
 from wtforms.validators import Optional
 
@@ -12,11 +11,11 @@ class EventForm(FlaskForm):
     reach = SelectField("Yang boleh mendaftar", choices=dict(REACHES), validate_choice=False)
     name = StringField("Nama acara", filters=[strip], validators=[max_length(150)])
     venue = StringField("Tempat", filters=[strip], validators=[max_length(200)])
-    starts_on = BadDate("Mulai", validators=[Optional()])
-    ends_on = BadDate("Selesai", validators=[Optional()])
+    starts_on = DateInputField("Mulai", validators=[Optional()])
+    ends_on = DateInputField("Selesai", validators=[Optional()])
     booths = WholeNumberField("Jumlah stan", validators=[Optional()])
-    signup_opens = BadDate("Pendaftaran dibuka", validators=[Optional()])
-    signup_closes = BadDate("Pendaftaran ditutup", validators=[Optional()])
+    signup_opens = DateInputField("Pendaftaran dibuka", validators=[Optional()])
+    signup_closes = DateInputField("Pendaftaran ditutup", validators=[Optional()])
     kecamatan_id = SelectField("Kecamatan penyelenggara", validate_choice=False)
     fair_order = BooleanField("Urutan adil: peserta yang belum pernah ikut acara didahulukan, yang tidak hadir "
                               "di acara sebelumnya di belakang")

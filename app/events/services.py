@@ -3,6 +3,7 @@ a cancellation promotes the first in line; attending completes P5."""
 from datetime import date
 
 from sqlalchemy import exists, func, select
+from sqlalchemy.orm import joinedload
 
 from ..core import audit
 from ..core.timeutil import today_wib, utcnow
@@ -132,7 +133,8 @@ def waiting_line(event_id: int) -> list[Signup]:
     """The waiting list in its fair order: first come, first served; with the event's fair-order
     setting, participants never confirmed at an earlier event go first and those who were confirmed
     at an earlier event but did not come go last (each group first come, first served)."""
-    line = list(db.session.scalars(select(Signup).where(Signup.event_id == event_id, Signup.status == "waiting")
+    line = list(db.session.scalars(select(Signup).options(joinedload(Signup.participant))
+                                   .where(Signup.event_id == event_id, Signup.status == "waiting")
                                    .order_by(Signup.created_at, Signup.id)))
     event = db.session.get(Event, event_id)
     if event.fair_order and line:

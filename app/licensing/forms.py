@@ -1,15 +1,15 @@
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
+from wtforms.validators import Optional
 
-from ..core.forms import max_length, strip
-from ..participants.forms import BadDate
+from ..core.forms import DateInputField, max_length, strip
 
 
 class LicenseForm(FlaskForm):
     kind = SelectField("Jenis izin", choices={"": "— pilih —", "sku": "SKU (Surat Keterangan Usaha)", "iumk": "IUMK",
                                               "nib": "NIB (OSS, 13 angka)"}, validate_choice=False)
     number = StringField("Nomor izin", filters=[strip], validators=[max_length(80)])
-    issued_on = BadDate("Tanggal terbit")
+    issued_on = DateInputField("Tanggal terbit", validators=[Optional()])
     kelurahan_id = SelectField("Kelurahan penerbit (untuk SKU)", validate_choice=False)
 
 

@@ -1,21 +1,11 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DateField, RadioField, SelectField, StringField
+from wtforms import BooleanField, RadioField, SelectField, StringField
 from wtforms.validators import Optional
 
-from ..core.forms import max_length, strip
+from ..core.forms import DateInputField, max_length, strip
 from .models import CHANNELS, GENDERS, STAGES, STATUSES
 from .steps import STEPS
-
-
-class BadDate(DateField):
-    """A date field whose parse error is Indonesian."""
-
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            raise ValueError("Tanggal tidak sah; gunakan format hari-bulan-tahun dari kalender.") from None
 
 
 class ParticipantForm(FlaskForm):
@@ -26,7 +16,7 @@ class ParticipantForm(FlaskForm):
                                  "maxlength": 40})
     name = StringField("Nama lengkap (sesuai KTP)", filters=[strip], validators=[max_length(150)],
                        render_kw={"autocomplete": "off"})
-    birth_date = BadDate("Tanggal lahir", validators=[Optional()],
+    birth_date = DateInputField("Tanggal lahir", validators=[Optional()],
                          description="Terisi otomatis dari NIK; sesuaikan dengan KTP bila berbeda.")
     gender = RadioField("Jenis kelamin", choices=dict(GENDERS), validate_choice=False)
     phone = StringField("Nomor HP (WhatsApp)", filters=[strip], validators=[max_length(30)],
@@ -73,8 +63,8 @@ class FilterForm(FlaskForm):
                        validate_choice=False)
     channel = SelectField("Jalur", choices={"": "Semua", **CHANNELS}, validate_choice=False)
     status = SelectField("Status", choices={"": "Semua", **STATUSES}, validate_choice=False)
-    dari = BadDate("Terdaftar dari", validators=[Optional()])
-    sampai = BadDate("sampai", validators=[Optional()])
+    dari = DateInputField("Terdaftar dari", validators=[Optional()])
+    sampai = DateInputField("sampai", validators=[Optional()])
     urut = SelectField("Urutkan", choices={"baru": "Terbaru", "lama": "Terlama", "nama": "Nama A–Z",
                                            "nomor": "Nomor pendaftaran"}, validate_choice=False)
 

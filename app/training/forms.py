@@ -1,26 +1,17 @@
 from flask_wtf import FlaskForm
-from wtforms import FieldList, FormField, SelectField, StringField, TimeField
+from wtforms import FieldList, FormField, SelectField, StringField
 from wtforms.validators import NumberRange, Optional
 
-from ..core.forms import WholeNumberField, max_length, required, strip
-from ..participants.forms import BadDate
-
-
-class BadTime(TimeField):
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            raise ValueError("Jam tidak sah; gunakan format jam:menit, mis. 09:00.") from None
+from ..core.forms import DateInputField, TimeInputField, WholeNumberField, max_length, required, strip
 
 
 class MeetingForm(FlaskForm):
     class Meta:
         csrf = False
 
-    date = BadDate("Tanggal", validators=[Optional()])
-    start_time = BadTime("Mulai", validators=[Optional()])
-    end_time = BadTime("Selesai", validators=[Optional()])
+    date = DateInputField("Tanggal", validators=[Optional()])
+    start_time = TimeInputField("Mulai", validators=[Optional()])
+    end_time = TimeInputField("Selesai", validators=[Optional()])
     venue = StringField("Tempat", filters=[strip], validators=[max_length(200)])
     capacity = WholeNumberField("Kapasitas", default=100, validators=[Optional()])
 

@@ -286,7 +286,7 @@ def issue_certificates(course: Course, enrollments: list[Enrollment], user) -> l
         raise TrainingError("Sertifikat hanya untuk peserta yang lulus; belum lulus: " + ", ".join(incomplete[:5])
                             + (" …" if len(incomplete) > 5 else ""))
     existing = {c.participant_id: c for c in db.session.scalars(
-        select(Certificate).where(Certificate.course_id == course.id))}
+        select(Certificate).options(joinedload(Certificate.participant)).where(Certificate.course_id == course.id))}
     new = [e for e in enrollments if e.participant_id not in existing]
     if new:
         year = today_wib().year
