@@ -20,6 +20,7 @@ from app.participants.services import ensure_default_sectors
 from app.regions.services import load_regions
 
 PASSWORD = "rahasia-uji-2026"
+TALLY_TABLES = {"step_tally", "participant_tally"}
 KEEP_TABLES = {"kota", "kecamatan", "kelurahan", "alembic_version"}
 DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
@@ -66,9 +67,10 @@ def _clean_tables(request):
     application = request.getfixturevalue("app")
     with application.app_context():
         db.session.rollback()
-        for table in reversed(db.metadata.sorted_tables):
-            if table.name not in KEEP_TABLES:
-                db.session.execute(delete(table))
+        # The tallies last: deleting steps and participants fires the triggers that update them.
+        tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in KEEP_TABLES]
+        for table in sorted(tables, key=lambda t: t.name in TALLY_TABLES):
+            db.session.execute(delete(table))
         ensure_default_sectors()
         db.session.commit()
         db.session.remove()

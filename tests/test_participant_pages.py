@@ -5,7 +5,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.core.audit import AuditLog
 from app.extensions import db
@@ -216,6 +216,13 @@ def test_demo_participants(app):
         active = [p for p in rows if p.status == "active"]
         assert all(p.reg_number for p in active) and len({p.reg_number for p in active}) == len(active)
         assert len({p.kecamatan_id for p in rows}) > 30
+        # Steps spread like a funnel, and the dashboard tallies agree with them.
+        from app.participants.models import ParticipantStep
+        from app.reports.tallies import drift
+
+        per_step = dict(db.session.execute(select(ParticipantStep.step, func.count()).group_by(ParticipantStep.step)).all())
+        assert per_step[1] == len(active) and per_step[1] > per_step[2] > per_step[4] > 0
+        assert drift() == []
         from app.training.models import Course
 
         course = db.session.scalars(select(Course)).one()

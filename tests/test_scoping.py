@@ -99,7 +99,9 @@ def foreign_ids(app, make_user, make_participant, make_course) -> dict:
         event = create_event("bazar", "Bazar Menteng", menteng, "Taman", day, day, 10, day, day, None)
         signup = sign_up(event.id, participant, None)
         db.session.commit()
-        return {"kecamatan_id": menteng.id, "user_id": menteng_staff.id, "participant_id": participant_id,
+        menteng_kelurahan = db.session.scalars(select(Kelurahan.id).where(Kelurahan.kecamatan_id == menteng.id)).first()
+        return {"kecamatan_id": menteng.id, "kota_id": menteng.kota_id, "kelurahan_id": menteng_kelurahan,
+                "user_id": menteng_staff.id, "participant_id": participant_id,
                 "token": token, "course_id": course_id, "meeting_id": course.meetings[0].id,
                 "enrollment_id": enrollment.id, "letter_id": letter.id, "application_id": application.id,
                 "event_id": event.id, "signup_id": signup.id}
@@ -124,6 +126,7 @@ NON_RECORD_ARGS = {"fmt"}
 @pytest.mark.parametrize("role", ["staff", "facilitator", "pendamping", "manager"])
 def test_every_route_refuses_other_kecamatans_records(app, client, make_user, make_participant, make_course, role):
     ids = foreign_ids(app, make_user, make_participant, make_course)
+    ids["fmt"] = "xlsx"  # a record's export in a real format must be refused too
     kwargs = {"kota": "31.74"} if role == "manager" else {"kecamatan": "31.74.01"}
     walker = make_user(role, **kwargs)
     from tests.conftest import login

@@ -2,7 +2,7 @@
 from datetime import date, datetime
 
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, format_percent
 
 from .timeutil import to_wib
 
@@ -42,6 +42,13 @@ def angka(value: int | float | None) -> str:
     return format_decimal(value, locale=LOCALE)
 
 
+def persen(value: float | None) -> str:
+    """A share as '45,3%' ('–' when there is nothing to divide by)."""
+    if value is None:
+        return "–"
+    return format_percent(value, format="#,##0.0%", locale=LOCALE)
+
+
 def rupiah(value: int | float | None) -> str:
     """'Rp 1.500.000' (whole rupiah)."""
     if value is None:
@@ -73,6 +80,7 @@ FILTERS = {
     "tanggal_jam": tanggal_jam,
     "angka": angka,
     "rupiah": rupiah,
+    "persen": persen,
     "mask_nik": mask_nik,
     "mask_phone": mask_phone,
 }

@@ -3,6 +3,8 @@ from .access import ADMIN, FACILITATOR, MANAGER, PENDAMPING, STAFF
 
 MENU = [
     ("Beranda", "main.home", None),
+    ("Dasbor", "reports.dashboard_page", {ADMIN, MANAGER, STAFF}),
+    ("Rekap mingguan", "reports.weekly", {ADMIN, MANAGER, STAFF}),
     ("Daftar peserta baru", "participants.register_walkin", {STAFF, FACILITATOR}),
     ("Peserta", "participants.index", {ADMIN, MANAGER, STAFF}),
     ("Antrean daring", "participants.queue", {ADMIN, STAFF}),

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, insert, select
 
 from ..core.sequences import next_values
-from ..core.timeutil import utcnow
+from ..core.timeutil import today_wib, utcnow
 from ..extensions import db
 from ..participants.models import Participant, ParticipantStep, Sector, name_key
 from ..regions.models import Kecamatan, Kelurahan
@@ -24,6 +24,19 @@ LAST = ["Santoso", "Wijaya", "Saputra", "Hidayat", "Nugroho", "Kurniawan", "Seti
 BUSINESS = ["Warung", "Katering", "Kue", "Jahit", "Laundry", "Bengkel", "Kopi", "Batik", "Kerajinan", "Toko"]
 STAGES = ["ide", "baru_mulai", "berjalan"]
 BATCH = 10_000
+# Of those who reached the step before, the share who reach P2 … P7 (a funnel like the program's).
+FUNNEL = [0.55, 0.75, 0.7, 0.5, 0.5, 0.35]
+
+
+def _later_steps(rng: random.Random, start: date, today: date) -> list[tuple[int, date]]:
+    """P2–P7 after a registration on ``start``: each reached by a share of the step before, later in time."""
+    steps, day = [], start
+    for step, share in enumerate(FUNNEL, start=2):
+        day += timedelta(days=rng.randrange(5, 45))
+        if day > today or rng.random() >= share:
+            break
+        steps.append((step, day))
+    return steps
 
 
 def _dates(start: date, days: int) -> list[date]:
@@ -31,13 +44,13 @@ def _dates(start: date, days: int) -> list[date]:
 
 
 def create_participants(count: int, seed: int = 7, years: int = 2) -> int:
-    """Insert ``count`` active (some pending online) participants with their P1 steps; returns the count."""
+    """Insert ``count`` active (some pending online) participants with their steps; returns the count."""
     rng = random.Random(seed)
     kelurahan = db.session.execute(select(Kelurahan.id, Kelurahan.kecamatan_id)).all()
     kecamatan = {k.id: k for k in db.session.scalars(select(Kecamatan))}
     sectors = list(db.session.scalars(select(Sector.id)))
     births = _dates(date(1960, 1, 2), 365 * 45)
-    today = date.today()
+    today = today_wib()
     reg_days = _dates(today - timedelta(days=365 * years), 365 * years)
     existing = dict(db.session.execute(select(Participant.kecamatan_id, func.count()).group_by(Participant.kecamatan_id)).all())
     offsets = {k: existing.get(k, 0) for k in kecamatan}
@@ -61,7 +74,10 @@ def create_participants(count: int, seed: int = 7, years: int = 2) -> int:
                 hours=rng.randrange(1, 9), minutes=rng.randrange(60))
             online = rng.random() < 0.25
             pending = online and rng.random() < 0.1
-            plan.append({"kec": kec_id, "pending": pending, "registered": registered, "row": {
+            later = [] if pending else _later_steps(rng, registered.date(), today)
+            # The mask the triggers would compute; set up front, the step inserts then change nothing.
+            mask = 0 if pending else 1 | sum(1 << (step - 1) for step, _day in later)
+            plan.append({"kec": kec_id, "pending": pending, "registered": registered, "later": later, "row": {
                 "nik": nik, "name": name, "name_key": name_key(name), "gender": "P" if female else "L",
                 "birth_date": born, "phone": None if rng.random() < 0.05 else f"+62812{rng.randrange(10**7, 10**8)}",
                 "email": None, "address": f"Jl. Contoh No. {rng.randrange(1, 200)}", "kelurahan_id": kel_id,
@@ -69,7 +85,7 @@ def create_participants(count: int, seed: int = 7, years: int = 2) -> int:
                 "sector_id": rng.choice(sectors), "stage": rng.choice(STAGES),
                 "channel": "online" if online else "walkin", "status": "pending" if pending else "active",
                 "registered_at": registered, "verified_at": None if pending else registered, "updated_at": now,
-                "reg_number": None, "registered_by_id": None}})
+                "reg_number": None, "registered_by_id": None, "steps_mask": mask}})
         # Registration numbers: one counter reservation per kecamatan and year in this batch.
         groups: dict[tuple[int, int], list[dict]] = {}
         for item in plan:
@@ -80,12 +96,18 @@ def create_participants(count: int, seed: int = 7, years: int = 2) -> int:
             prefix = kecamatan[kec_id].nik_prefix
             for item, sequence in zip(items, next_values(f"reg:{prefix}:{year}", len(items))):
                 item["row"]["reg_number"] = f"{prefix}-{year}-{sequence:05d}"
-        ids = db.session.execute(insert(Participant).returning(Participant.id, Participant.kecamatan_id,
-                                                               Participant.verified_at),
+        ids = db.session.scalars(insert(Participant).returning(Participant.id, sort_by_parameter_order=True),
                                  [i["row"] for i in plan]).all()
-        steps = [{"participant_id": pid, "step": 1, "completed_on": verified.date(), "kecamatan_id": kec,
-                  "source": "registration", "source_id": pid, "out_of_order": False, "recorded_at": now}
-                 for pid, kec, verified in ids if verified is not None]
+        steps = []
+        for pid, item in zip(ids, plan):
+            if item["pending"]:
+                continue
+            steps.append({"participant_id": pid, "step": 1, "completed_on": item["registered"].date(),
+                          "kecamatan_id": item["kec"], "source": "registration", "source_id": pid,
+                          "out_of_order": False, "recorded_at": now})
+            steps += [{"participant_id": pid, "step": step, "completed_on": day, "kecamatan_id": item["kec"],
+                       "source": "demo", "source_id": None, "out_of_order": False, "recorded_at": now}
+                      for step, day in item["later"]]
         if steps:
             db.session.execute(insert(ParticipantStep), steps)
         db.session.commit()

@@ -4,6 +4,7 @@ from wtforms import BooleanField, RadioField, SelectField, StringField
 from wtforms.validators import Optional
 
 from ..core.forms import DateInputField, max_length, strip
+from .actions import ACTIONS as ACTION_FILTERS
 from .models import CHANNELS, GENDERS, STAGES, STATUSES
 from .steps import STEPS
 
@@ -65,6 +66,8 @@ class FilterForm(FlaskForm):
     status = SelectField("Status", choices={"": "Semua", **STATUSES}, validate_choice=False)
     dari = DateInputField("Terdaftar dari", validators=[Optional()])
     sampai = DateInputField("sampai", validators=[Optional()])
+    aksi = SelectField("Perlu tindakan", choices={"": "Semua", **{k: v[0] for k, v in ACTION_FILTERS.items()}},
+                       validate_choice=False)
     urut = SelectField("Urutkan", choices={"baru": "Terbaru", "lama": "Terlama", "nama": "Nama A–Z",
                                            "nomor": "Nomor pendaftaran"}, validate_choice=False)
 

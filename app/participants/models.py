@@ -53,7 +53,8 @@ class Participant(db.Model):
         Index("ix_participant_kecamatan_status_registered", "kecamatan_id", "status", "registered_at"),
         Index("ix_participant_kecamatan_registered", "kecamatan_id", "registered_at"),
         Index("ix_participant_name_key_birth", "name_key", "birth_date"),
-        Index("ix_participant_kecamatan_name_key", "kecamatan_id", "name_key"),
+        # Name search within a kecamatan, and suspected duplicates (same name and birth date).
+        Index("ix_participant_kecamatan_name_birth", "kecamatan_id", "name_key", "birth_date", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -77,6 +78,9 @@ class Participant(db.Model):
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("participant.id"))
     registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     pendamping_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
+    # Bit n-1 set when step Pn is reached; kept by the database triggers on participant_step
+    # (see app.reports.models), never written by the application.
+    steps_mask: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     registered_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     verified_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

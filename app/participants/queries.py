@@ -7,6 +7,7 @@ from sqlalchemy.orm import joinedload
 
 from ..core.scoping import scoped
 from ..core.timeutil import WIB
+from .actions import action_condition
 from .models import Participant, name_key
 from .services import has_step_filter
 
@@ -57,6 +58,8 @@ def participant_query(filters: dict, scope=None):
         stmt = stmt.where(Participant.kelurahan_id == int(filters["kelurahan"]))
     if filters.get("step"):
         stmt = stmt.where(has_step_filter(int(filters["step"])))
+    if filters.get("aksi"):
+        stmt = stmt.where(action_condition(filters["aksi"]))
     if filters.get("channel"):
         stmt = stmt.where(Participant.channel == filters["channel"])
     if filters.get("status"):

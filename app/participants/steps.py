@@ -31,4 +31,5 @@ SOURCE_LABELS = {
     "event": "hadir di acara pemasaran",
     "financial_report": "laporan keuangan pertama",
     "capital": "permodalan disetujui",
+    "demo": "data contoh (demo)",
 }

@@ -133,7 +133,7 @@ def filter_form() -> tuple[FilterForm, dict]:
     filters = {name: (field.data if not field.errors else None) for name, field in form._fields.items()}
     if filters.get("kelurahan") and filters["kelurahan"] not in form.kelurahan.choices:
         filters["kelurahan"] = None
-    for key in ("step", "channel", "status", "urut"):
+    for key in ("step", "aksi", "channel", "status", "urut"):
         if filters.get(key) and filters[key] not in dict(form[key].choices):
             filters[key] = None
     return form, filters

@@ -1,8 +1,8 @@
 """Region master data. Codes are Kemendagri codes with dots (``31.74.07``)."""
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..core.scoping import Scope, kecamatan_clause
+from ..core.scoping import KOTA, Scope, kecamatan_clause
 from ..extensions import db
 
 
@@ -14,6 +14,15 @@ class Kota(db.Model):
     name: Mapped[str] = mapped_column(String(100))
 
     kecamatan: Mapped[list["Kecamatan"]] = relationship(back_populates="kota", order_by="Kecamatan.code")
+
+    @classmethod
+    def scope_clause(cls, scope: Scope):
+        """A kota is the province's and its own Sudin's; a kecamatan desk sees its kecamatan only."""
+        if scope.kecamatan_ids is None:
+            return None
+        if scope.level == KOTA and scope.kota_id:
+            return cls.id == scope.kota_id
+        return false()
 
     @property
     def short_name(self) -> str:

@@ -1,0 +1,77 @@
+"""The weekly report as XLSX (one sheet per level, numbers as numbers) and as CSV (every level)."""
+import csv
+import io
+import tempfile
+
+from flask import Response, send_file
+
+from ..participants.steps import STEPS
+from .figures import Figures, WeeklyReport
+
+SHEET_TITLES = {"provinsi": "Provinsi", "kota": "Kota", "kecamatan": "Kecamatan", "kelurahan": "Kelurahan"}
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def columns() -> list[str]:
+    codes = [s.code for s in STEPS]
+    return (["Kode", "Wilayah"] + [f"{c} s.d. minggu ini" for c in codes] + [f"{c} baru minggu ini" for c in codes]
+            + [f"{c} minggu sebelumnya" for c in codes] + [f"{c} perubahan" for c in codes]
+            + ["P4 tahun ini", "Target P4 tahunan", "Capaian target (%)", "Tanpa nomor HP",
+               "Langkah tidak berurutan", "Dugaan duplikat (nama + tanggal lahir)"])
+
+
+def row(f: Figures) -> list:
+    share = round(f.attainment * 100, 1) if f.attainment is not None else None
+    return ([f.region.code, f.region.name] + f.steps + f.new + f.prev + f.change
+            + [f.p4_year, f.target, share, f.no_phone, f.out_of_order, f.duplicates])
+
+
+def _title(report: WeeklyReport) -> str:
+    return (f"Rekap mingguan {report.area.region.name}, {report.monday.strftime('%d-%m-%Y')} s.d. "
+            f"{report.sunday.strftime('%d-%m-%Y')}")
+
+
+def report_xlsx(report: WeeklyReport) -> tempfile.SpooledTemporaryFile:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    summary = workbook.create_sheet("Ringkasan")
+    summary.append([_title(report)])
+    summary.append([])
+    summary.append(["Langkah", "Nama", "Total s.d. minggu ini", "Baru minggu ini", "Minggu sebelumnya", "Perubahan"])
+    total = report.total
+    for i, step in enumerate(STEPS):
+        summary.append([step.code, step.name, total.steps[i], total.new[i], total.prev[i], total.change[i]])
+    summary.append([])
+    summary.append(["P4 tahun ini", total.p4_year])
+    summary.append(["Target P4 tahunan", total.target])
+    summary.append(["Tanpa nomor HP", total.no_phone])
+    summary.append(["Langkah tidak berurutan", total.out_of_order])
+    summary.append(["Dugaan duplikat (nama + tanggal lahir)", total.duplicates])
+    for level in [report.area.level] + list(report.levels):
+        sheet = workbook.create_sheet(SHEET_TITLES[level])
+        sheet.append(columns())
+        for figures in ([total] if level == report.area.level else report.levels[level]):
+            sheet.append(row(figures))
+    handle = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
+    workbook.save(handle)
+    handle.seek(0)
+    return handle
+
+
+def xlsx_response(handle, filename: str):
+    return send_file(handle, as_attachment=True, download_name=filename, mimetype=XLSX_MIME)
+
+
+def report_csv(report: WeeklyReport, filename: str) -> Response:
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+    writer.writerow(["Tingkat"] + columns())
+    writer.writerow([SHEET_TITLES[report.area.level]] + row(report.total))
+    for level, rows in report.levels.items():
+        for figures in rows:
+            writer.writerow([SHEET_TITLES[level]] + row(figures))
+    response = Response(buffer.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

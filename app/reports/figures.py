@@ -1,0 +1,401 @@
+"""The figures of the dashboard and the weekly report, read from the tallies.
+
+Every figure is counted per kelurahan in one grouped query through the scope, then added up in
+Python to kecamatan, kota and province, so a region's number is always the sum of its parts and
+the same on the screen, in the PDF and in the spreadsheet.
+"""
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from flask import abort
+from sqlalchemy import and_, func, select
+
+from ..core.scoping import KECAMATAN, KOTA, PROVINCE, Scope, get_or_404, scoped
+from ..extensions import db
+from ..participants.actions import ACTIONS, action_condition, mask_matches
+from ..participants.models import Participant
+from ..participants.steps import STEPS
+from ..regions.models import Kecamatan, Kelurahan, Kota
+from ..settings.services import program_settings
+from .models import ParticipantTally, StepTally
+
+LEVELS = ["provinsi", "kota", "kecamatan", "kelurahan"]
+LEVEL_LABELS = {"provinsi": "Provinsi", "kota": "Kota/kabupaten", "kecamatan": "Kecamatan", "kelurahan": "Kelurahan"}
+PROVINCE_NAME = "Provinsi DKI Jakarta"
+STEP_NUMBERS = [s.number for s in STEPS]
+
+
+@dataclass(frozen=True)
+class Region:
+    level: str
+    id: int | None
+    code: str
+    name: str
+    parent_id: int | None = None
+
+
+class RegionTree:
+    """Jakarta's 6 kota, 44 kecamatan and 267 kelurahan, loaded once per request (three small queries)."""
+
+    def __init__(self):
+        self.province = Region("provinsi", None, "31", PROVINCE_NAME)
+        self.kota = {k.id: Region("kota", k.id, k.code, k.short_name) for k in db.session.scalars(select(Kota))}
+        self.kecamatan = {k.id: Region("kecamatan", k.id, k.code, k.name, k.kota_id)
+                          for k in db.session.scalars(select(Kecamatan))}
+        self.kelurahan = {k.id: Region("kelurahan", k.id, k.code, k.name, k.kecamatan_id)
+                          for k in db.session.scalars(select(Kelurahan))}
+
+    def of_level(self, level: str) -> dict[int | None, Region]:
+        return {"provinsi": {None: self.province}, "kota": self.kota, "kecamatan": self.kecamatan,
+                "kelurahan": self.kelurahan}[level]
+
+    def ancestor(self, kelurahan_id: int, level: str) -> int | None:
+        """The id of the region of ``level`` that holds a kelurahan."""
+        if level == "kelurahan":
+            return kelurahan_id
+        kecamatan_id = self.kelurahan[kelurahan_id].parent_id
+        if level == "kecamatan":
+            return kecamatan_id
+        if level == "kota":
+            return self.kecamatan[kecamatan_id].parent_id
+        return None
+
+    def parent(self, region: Region) -> Region | None:
+        if region.level == "kelurahan":
+            return self.kecamatan[region.parent_id]
+        if region.level == "kecamatan":
+            return self.kota[region.parent_id]
+        if region.level == "kota":
+            return self.province
+        return None
+
+
+@dataclass
+class Area:
+    """The region a dashboard or report is about, checked against the user's scope."""
+
+    region: Region
+    tree: RegionTree
+    scope: Scope
+
+    @property
+    def level(self) -> str:
+        return self.region.level
+
+    @property
+    def levels_below(self) -> list[str]:
+        return LEVELS[LEVELS.index(self.level) + 1:]
+
+    @property
+    def child_level(self) -> str | None:
+        below = self.levels_below
+        return below[0] if below else None
+
+    def contains(self, kelurahan_id: int) -> bool:
+        return self.level == "provinsi" or self.tree.ancestor(kelurahan_id, self.level) == self.region.id
+
+    def kelurahan_ids(self) -> list[int]:
+        return sorted(k for k in self.tree.kelurahan if self.contains(k))
+
+    def where(self, stmt, model):
+        """``stmt`` restricted to the user's scope and to this area (``model`` has kelurahan_id and kecamatan_id)."""
+        stmt = scoped(stmt, model, self.scope)
+        if self.level == "kelurahan":
+            return stmt.where(model.kelurahan_id == self.region.id)
+        if self.level == "kecamatan":
+            return stmt.where(model.kecamatan_id == self.region.id)
+        if self.level == "kota":
+            ids = sorted(k.id for k in self.tree.kecamatan.values() if k.parent_id == self.region.id)
+            return stmt.where(model.kecamatan_id.in_(ids))
+        return stmt
+
+    def trail(self) -> list[Region]:
+        """The regions from the user's top region down to this one (for the breadcrumb)."""
+        chain, region = [], self.region
+        while region is not None:
+            chain.append(region)
+            if region.level == _root_level(self.scope):
+                break
+            region = self.tree.parent(region)
+        return list(reversed(chain))
+
+
+def _root_level(scope: Scope) -> str:
+    return {PROVINCE: "provinsi", KOTA: "kota", KECAMATAN: "kecamatan"}.get(scope.level, "kecamatan")
+
+
+def area_for(scope: Scope, level: str | None = None, ident: int | None = None) -> Area:
+    """The area of ``level``/``ident``, or the user's whole scope; 404 when outside the scope."""
+    tree = RegionTree()
+    if level is None:
+        level = _root_level(scope)
+        ident = {"kota": scope.kota_id, "kecamatan": scope.kecamatan_id}.get(level)
+    if level == "provinsi":
+        if not scope.is_province:
+            abort(404)
+        return Area(tree.province, tree, scope)
+    model = {"kota": Kota, "kecamatan": Kecamatan, "kelurahan": Kelurahan}[level]
+    record = get_or_404(model, ident, scope)
+    return Area(tree.of_level(level)[record.id], tree, scope)
+
+
+# --- Counting ------------------------------------------------------------------------------
+
+@dataclass
+class Figures:
+    """One region's numbers. ``steps[i]`` is the count of step P(i+1)."""
+
+    region: Region
+    steps: list[int] = field(default_factory=lambda: [0] * 7)
+    new: list[int] = field(default_factory=lambda: [0] * 7)
+    prev: list[int] = field(default_factory=lambda: [0] * 7)
+    out_of_order: int = 0
+    p4_year: int = 0
+    target: int = 0
+    no_phone: int = 0
+    duplicates: int = 0
+    actions: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ACTIONS, 0))
+
+    @property
+    def attainment(self) -> float | None:
+        return self.p4_year / self.target if self.target > 0 else None
+
+    @property
+    def change(self) -> list[int]:
+        return [a - b for a, b in zip(self.new, self.prev)]
+
+    @property
+    def action_total(self) -> int:
+        return sum(self.actions.values())
+
+    def funnel(self) -> list[dict]:
+        """Each step with the share kept from the step before and from P1 (None where that is zero)."""
+        rows = []
+        for i, count in enumerate(self.steps):
+            before = self.steps[i - 1] if i else None
+            rows.append({"step": STEPS[i], "count": count,
+                         "of_previous": (count / before) if before else None,
+                         "of_p1": (count / self.steps[0]) if self.steps[0] else None})
+        return rows
+
+
+def _steps_by_kelurahan(area: Area, start: date | None = None, end: date | None = None,
+                        steps: list[int] | None = None):
+    stmt = select(StepTally.kelurahan_id, StepTally.step, func.sum(StepTally.n)).group_by(
+        StepTally.kelurahan_id, StepTally.step)
+    if start:
+        stmt = stmt.where(StepTally.period_start >= start)
+    if end:
+        stmt = stmt.where(StepTally.period_start < end)
+    stmt = stmt.where(StepTally.step.in_(steps or STEP_NUMBERS))  # lets the (step, period) index serve ranges
+    return db.session.execute(area.where(stmt, StepTally)).all()
+
+
+def _out_of_order_by_kelurahan(area: Area, end: date) -> dict[int, int]:
+    """Steps recorded out of order before ``end`` (few rows: a partial index holds only those)."""
+    stmt = (select(StepTally.kelurahan_id, func.sum(StepTally.n_out_of_order))
+            .where(StepTally.n_out_of_order > 0, StepTally.period_start < end).group_by(StepTally.kelurahan_id))
+    return dict(db.session.execute(area.where(stmt, StepTally)).all())
+
+
+def _masks_by_kelurahan(area: Area):
+    """(kelurahan, set of steps as a mask, participants): a few thousand rows for the whole province."""
+    stmt = (select(ParticipantTally.kelurahan_id, ParticipantTally.steps_mask, func.sum(ParticipantTally.n))
+            .where(ParticipantTally.steps_mask != 0)
+            .group_by(ParticipantTally.kelurahan_id, ParticipantTally.steps_mask))
+    return db.session.execute(area.where(stmt, ParticipantTally)).all()
+
+
+def _participants_by_kelurahan(area: Area, *conditions) -> dict[int, int]:
+    stmt = select(Participant.kelurahan_id, func.count()).where(*conditions).group_by(Participant.kelurahan_id)
+    return dict(db.session.execute(area.where(stmt, Participant)).all())
+
+
+class Ledger:
+    """Figures for every region of an area, per kelurahan first and then added up."""
+
+    def __init__(self, area: Area):
+        self.area = area
+        self.kelurahan = {k: Figures(area.tree.kelurahan[k]) for k in area.kelurahan_ids()}
+        settings = program_settings()
+        self.target_kelurahan = settings.target_kelurahan_per_year
+        self.target_province = settings.target_province_per_year
+
+    def add_steps(self, attribute: str, rows) -> None:
+        for kelurahan_id, step, n in rows:
+            figures = self.kelurahan.get(kelurahan_id)
+            if figures is None:
+                continue
+            if attribute == "p4_year":
+                figures.p4_year += n
+                continue
+            getattr(figures, attribute)[step - 1] += n
+
+    def add_masks(self, rows) -> None:
+        """All-time step totals and the step-based action lists, from the participant tally."""
+        for kelurahan_id, mask, n in rows:
+            figures = self.kelurahan.get(kelurahan_id)
+            if figures is None:
+                continue
+            for i in range(7):
+                if mask & (1 << i):
+                    figures.steps[i] += n
+            for key in ACTIONS:
+                if mask_matches(key, mask):
+                    figures.actions[key] += n
+
+    def subtract_steps(self, rows) -> None:
+        """Take away steps completed after the period of interest (``steps`` becomes 'up to then')."""
+        for kelurahan_id, step, n in rows:
+            if kelurahan_id in self.kelurahan:
+                self.kelurahan[kelurahan_id].steps[step - 1] -= n
+
+    def add_counts(self, attribute: str, counts: dict[int, int]) -> None:
+        for kelurahan_id, n in counts.items():
+            if kelurahan_id in self.kelurahan:
+                setattr(self.kelurahan[kelurahan_id], attribute, getattr(self.kelurahan[kelurahan_id], attribute) + n)
+
+    def add_action(self, key: str, counts: dict[int, int]) -> None:
+        for kelurahan_id, n in counts.items():
+            if kelurahan_id in self.kelurahan:
+                self.kelurahan[kelurahan_id].actions[key] += n
+
+    def level(self, level: str) -> list[Figures]:
+        """Figures of every region of ``level`` in the area, ordered by code."""
+        tree = self.area.tree
+        totals: dict[int | None, Figures] = {}
+        counts: dict[int | None, int] = defaultdict(int)
+        for kelurahan_id, figures in self.kelurahan.items():
+            key = tree.ancestor(kelurahan_id, level)
+            counts[key] += 1
+            total = totals.setdefault(key, Figures(tree.of_level(level)[key]))
+            for name in ("steps", "new", "prev"):
+                setattr(total, name, [a + b for a, b in zip(getattr(total, name), getattr(figures, name))])
+            for name in ("out_of_order", "p4_year", "no_phone", "duplicates"):
+                setattr(total, name, getattr(total, name) + getattr(figures, name))
+            for key_ in ACTIONS:
+                total.actions[key_] += figures.actions[key_]
+        for key, total in totals.items():
+            total.target = self.target_province if level == "provinsi" else counts[key] * self.target_kelurahan
+        return sorted(totals.values(), key=lambda f: f.region.code)
+
+    def total(self) -> Figures:
+        return self.level(self.area.level)[0] if self.kelurahan else Figures(self.area.region)
+
+
+# --- The dashboard -------------------------------------------------------------------------
+
+@dataclass
+class Week:
+    monday: date
+    registered: int = 0
+    licensed: int = 0
+
+
+def weeks_chart(area: Area, today: date, count: int = 12) -> list[Week]:
+    """Verified registrations (P1) and licences (P4) per week, the current week last."""
+    this_monday = today - timedelta(days=today.weekday())
+    weeks = {this_monday - timedelta(weeks=i): Week(this_monday - timedelta(weeks=i)) for i in range(count)}
+    first = min(weeks)
+    rows = _steps_by_kelurahan_period(area, first, [1, 4])
+    for period, step, n in rows:
+        week = weeks.get(period - timedelta(days=period.weekday()))
+        if week is None:
+            continue
+        if step == 1:
+            week.registered += n
+        else:
+            week.licensed += n
+    return [weeks[m] for m in sorted(weeks)]
+
+
+def _steps_by_kelurahan_period(area: Area, start: date, steps: list[int]):
+    stmt = (select(StepTally.period_start, StepTally.step, func.sum(StepTally.n))
+            .where(StepTally.period_start >= start, StepTally.step.in_(steps))
+            .group_by(StepTally.period_start, StepTally.step))
+    return db.session.execute(area.where(stmt, StepTally)).all()
+
+
+@dataclass
+class Dashboard:
+    area: Area
+    today: date
+    total: Figures
+    rows: list[Figures]
+    behind: list[Figures]
+    chart: list[Week]
+    action_rows: list[Figures]
+    year_share: float
+
+    @property
+    def expected_to_date(self) -> int:
+        return round(self.total.target * self.year_share)
+
+
+def dashboard(area: Area, today: date) -> Dashboard:
+    ledger = Ledger(area)
+    ledger.add_masks(_masks_by_kelurahan(area))
+    ledger.add_steps("p4_year", _steps_by_kelurahan(area, start=date(today.year, 1, 1),
+                                                    end=date(today.year + 1, 1, 1), steps=[4]))
+    ledger.add_action("daring_tertunda", _participants_by_kelurahan(area, action_condition("daring_tertunda")))
+    child = area.child_level
+    kelurahan = ledger.level("kelurahan")
+    behind = [] if area.level == "kelurahan" else sorted(
+        kelurahan, key=lambda f: (f.attainment if f.attainment is not None else 0, f.region.code))[:10]
+    actions = sorted((f for f in kelurahan if f.action_total), key=lambda f: (-f.action_total, f.region.code))
+    year_start = date(today.year, 1, 1)
+    year_days = (date(today.year + 1, 1, 1) - year_start).days
+    return Dashboard(area=area, today=today, total=ledger.total(), rows=ledger.level(child) if child else [],
+                     behind=behind, chart=weeks_chart(area, today), action_rows=actions,
+                     year_share=((today - year_start).days + 1) / year_days)
+
+
+# --- The weekly report ---------------------------------------------------------------------
+
+@dataclass
+class WeeklyReport:
+    area: Area
+    monday: date
+    total: Figures
+    levels: dict[str, list[Figures]]
+
+    @property
+    def sunday(self) -> date:
+        return self.monday + timedelta(days=6)
+
+
+def duplicate_counts(area: Area) -> dict[int, int]:
+    """Participants per kelurahan sharing name and birth date with another in the same kecamatan."""
+    twins = (select(Participant.kecamatan_id, Participant.name_key, Participant.birth_date)
+             .where(Participant.status != "rejected")
+             .group_by(Participant.kecamatan_id, Participant.name_key, Participant.birth_date)
+             .having(func.count() > 1))
+    twins = area.where(twins, Participant).subquery()
+    stmt = (select(Participant.kelurahan_id, func.count())
+            .join(twins, and_(twins.c.kecamatan_id == Participant.kecamatan_id,
+                              twins.c.name_key == Participant.name_key, twins.c.birth_date == Participant.birth_date))
+            .where(Participant.status != "rejected").group_by(Participant.kelurahan_id))
+    return dict(db.session.execute(area.where(stmt, Participant)).all())
+
+
+def weekly_report(area: Area, monday: date) -> WeeklyReport:
+    end = monday + timedelta(days=7)
+    ledger = Ledger(area)
+    # Up to the week's end = all steps now, less those completed after it (few, for a recent week).
+    ledger.add_masks(_masks_by_kelurahan(area))
+    ledger.subtract_steps(_steps_by_kelurahan(area, start=end))
+    ledger.add_counts("out_of_order", _out_of_order_by_kelurahan(area, end))
+    ledger.add_steps("new", _steps_by_kelurahan(area, start=monday, end=end))
+    ledger.add_steps("prev", _steps_by_kelurahan(area, start=monday - timedelta(days=7), end=monday))
+    sunday = monday + timedelta(days=6)
+    ledger.add_steps("p4_year", _steps_by_kelurahan(area, start=date(sunday.year, 1, 1), end=end, steps=[4]))
+    ledger.add_counts("no_phone", _participants_by_kelurahan(area, Participant.phone.is_(None),
+                                                             Participant.status != "rejected"))
+    ledger.add_counts("duplicates", duplicate_counts(area))
+    return WeeklyReport(area=area, monday=monday, total=ledger.total(),
+                        levels={level: ledger.level(level) for level in area.levels_below})
+
+
+def monday_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())

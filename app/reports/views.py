@@ -1,0 +1,170 @@
+"""Dashboard with drill-down, and the weekly report on screen, as PDF, XLSX and CSV."""
+from datetime import timedelta
+
+from flask import abort, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms.validators import Optional
+
+from ..core import audit
+from ..core.access import ADMIN, MANAGER, STAFF, roles_required
+from ..core.forms import DateInputField
+from ..core.pdf import pdf_response, render_pdf
+from ..core.scoping import current_scope
+from ..core.timeutil import today_wib, utcnow
+from ..extensions import db
+from ..participants.steps import STEPS
+from . import bp
+from .exports import report_csv, report_xlsx, xlsx_response
+from .figures import ACTIONS, LEVEL_LABELS, Region, area_for, dashboard, monday_of, weekly_report
+
+REPORT_ROLES = (ADMIN, MANAGER, STAFF)
+
+
+@bp.app_template_global("dashboard_url")
+def dashboard_url(region: Region) -> str:
+    if region.level == "provinsi":
+        return url_for("reports.dashboard_page")
+    return url_for(f"reports.dashboard_{region.level}", **{f"{region.level}_id": region.id})
+
+
+@bp.app_template_global("report_url")
+def report_url(region: Region, fmt: str | None = None, **args) -> str:
+    suffix = "_file" if fmt else ""
+    values = dict(args, **({"fmt": fmt} if fmt else {}))
+    if region.level == "provinsi":
+        return url_for(f"reports.weekly{suffix}", **values)
+    return url_for(f"reports.weekly_{region.level}{suffix}", **{f"{region.level}_id": region.id}, **values)
+
+
+def _dashboard(level: str | None = None, ident: int | None = None):
+    area = area_for(current_scope(), level, ident)
+    board = dashboard(area, today_wib())
+    return render_template("reports/dashboard.html", board=board, area=area, level_labels=LEVEL_LABELS,
+                           actions=ACTIONS)
+
+
+@bp.get("/dasbor")
+@roles_required(*REPORT_ROLES)
+def dashboard_page():
+    return _dashboard()
+
+
+@bp.get("/dasbor/kota/<int:kota_id>")
+@roles_required(*REPORT_ROLES)
+def dashboard_kota(kota_id: int):
+    return _dashboard("kota", kota_id)
+
+
+@bp.get("/dasbor/kecamatan/<int:kecamatan_id>")
+@roles_required(*REPORT_ROLES)
+def dashboard_kecamatan(kecamatan_id: int):
+    return _dashboard("kecamatan", kecamatan_id)
+
+
+@bp.get("/dasbor/kelurahan/<int:kelurahan_id>")
+@roles_required(*REPORT_ROLES)
+def dashboard_kelurahan(kelurahan_id: int):
+    return _dashboard("kelurahan", kelurahan_id)
+
+
+# --- Weekly report -------------------------------------------------------------------------
+
+class WeekForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    minggu = DateInputField("Minggu yang memuat tanggal", validators=[Optional()],
+                            description="Senin–Minggu; laporan memuat angka sampai akhir minggu itu.")
+
+
+def _week(form: WeekForm):
+    """The Monday of the chosen week (default: last complete week), or None with an error on the field."""
+    today = today_wib()
+    if not form.validate():
+        return None
+    if form.minggu.data is None:
+        return monday_of(today) - timedelta(days=7)
+    if form.minggu.data > today:
+        form.minggu.errors = ["Minggu itu belum tiba; pilih tanggal hari ini atau sebelumnya."]
+        return None
+    return monday_of(form.minggu.data)
+
+
+def _weekly(level: str | None, ident: int | None, fmt: str | None):
+    area = area_for(current_scope(), level, ident)
+    form = WeekForm(request.args)
+    monday = _week(form)
+    if monday is None:
+        if fmt:
+            abort(400)
+        return render_template("reports/weekly.html", area=area, form=form, report=None,
+                               level_labels=LEVEL_LABELS, steps=STEPS), 400
+    report = weekly_report(area, monday)
+    if fmt is None:
+        return render_template("reports/weekly.html", area=area, form=form, report=report,
+                               level_labels=LEVEL_LABELS, steps=STEPS, current_week=monday == monday_of(today_wib()))
+    if fmt not in ("pdf", "xlsx", "csv"):
+        abort(404)
+    name = f"rekap-mingguan-{area.region.code}-{monday.isoformat()}"
+    audit.record("export.weekly_report", entity_type="report", kecamatan_id=current_user.kecamatan_id,
+                 summary=f"Rekap mingguan {area.region.name}, minggu {monday.isoformat()} ({fmt.upper()})")
+    db.session.commit()
+    if fmt == "pdf":
+        from ..settings.services import letterhead_for
+
+        letterhead = None
+        if area.level == "kecamatan":
+            from ..regions.models import Kecamatan
+
+            letterhead = letterhead_for(db.session.get(Kecamatan, area.region.id))
+        paper = "F4" if request.args.get("kertas") == "F4" else "A4"
+        content = render_pdf("pdf/weekly_report.html", paper=paper, landscape=True, report=report,
+                             letterhead=letterhead, level_labels=LEVEL_LABELS, office=_office(area), steps=STEPS,
+                             printed_at=utcnow())
+        return pdf_response(content, f"{name}.pdf")
+    if fmt == "xlsx":
+        return xlsx_response(report_xlsx(report), f"{name}.xlsx")
+    return report_csv(report, f"{name}.csv")
+
+
+def _office(area) -> str:
+    if area.level == "kota":
+        return f"Suku Dinas PPKUKM {area.region.name}"
+    return "Dinas PPKUKM Provinsi DKI Jakarta"
+
+
+@bp.get("/laporan/mingguan")
+@roles_required(*REPORT_ROLES)
+def weekly():
+    return _weekly(None, None, None)
+
+
+@bp.get("/laporan/mingguan.<fmt>")
+@roles_required(*REPORT_ROLES)
+def weekly_file(fmt: str):
+    return _weekly(None, None, fmt)
+
+
+@bp.get("/laporan/mingguan/kota/<int:kota_id>")
+@roles_required(*REPORT_ROLES)
+def weekly_kota(kota_id: int):
+    return _weekly("kota", kota_id, None)
+
+
+@bp.get("/laporan/mingguan/kota/<int:kota_id>.<fmt>")
+@roles_required(*REPORT_ROLES)
+def weekly_kota_file(kota_id: int, fmt: str):
+    return _weekly("kota", kota_id, fmt)
+
+
+@bp.get("/laporan/mingguan/kecamatan/<int:kecamatan_id>")
+@roles_required(*REPORT_ROLES)
+def weekly_kecamatan(kecamatan_id: int):
+    return _weekly("kecamatan", kecamatan_id, None)
+
+
+@bp.get("/laporan/mingguan/kecamatan/<int:kecamatan_id>.<fmt>")
+@roles_required(*REPORT_ROLES)
+def weekly_kecamatan_file(kecamatan_id: int, fmt: str):
+    return _weekly("kecamatan", kecamatan_id, fmt)
