@@ -410,7 +410,15 @@ def test_staff_sees_its_kecamatan_and_is_refused_the_kota(app, client, login_as)
         selatan = db.session.scalar(select(Kota.id).where(Kota.code == "31.74"))
     login_as("staff", kecamatan="31.74.01")
     assert "Dasbor kecamatan Tebet" in client.get("/dasbor").get_data(as_text=True)
-    assert "Rekap mingguan Tebet" in client.get("/laporan/mingguan").get_data(as_text=True)
+    html = client.get("/laporan/mingguan").get_data(as_text=True)
+    assert "Rekap mingguan Tebet" in html
+    last_monday = today_wib() - timedelta(days=today_wib().weekday() + 7)
+    assert f'value="{last_monday}"' in html      # the last complete week, shown in the field
+    response = client.get("/laporan/mingguan.pdf?kertas=F4")
+    content = pdf_text(response.data).lower()
+    assert "kantor kecamatan tebet" in content and "rekap mingguan ok oce / jakpreneur — tebet" in content
+    page = PdfReader(io.BytesIO(response.data)).pages[0]
+    assert (round(float(page.mediabox.width) * 25.4 / 72), round(float(page.mediabox.height) * 25.4 / 72)) == (330, 215)
     assert client.get(f"/dasbor/kota/{selatan}").status_code == 404
 
 

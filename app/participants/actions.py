@@ -3,6 +3,7 @@
 The dashboard counts them per kelurahan (from the steps tally); the participant list shows them
 (``/peserta?aksi=…``) with the condition below, so a count and its list always agree.
 """
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_
@@ -12,11 +13,22 @@ from .models import Participant
 
 PENDING_DAYS = 7
 
-# key: (label, step bit the participant has, step bit it lacks); None for the online queue rule.
+
+
+@dataclass(frozen=True)
+class Action:
+    label: str
+    short: str
+    has: int | None = None    # step bit the participant has (None: the online-queue rule)
+    lacks: int | None = None  # step bit it lacks
+
+
 ACTIONS = {
-    "latih_belum_izin": ("Sudah pelatihan (P2), belum berizin (P4)", 1 << 1, 1 << 3),
-    "izin_belum_pasar": ("Sudah berizin (P4), belum pernah ikut acara pemasaran (P5)", 1 << 3, 1 << 4),
-    "daring_tertunda": (f"Daftar daring, belum diverifikasi lebih dari {PENDING_DAYS} hari", None, None),
+    "latih_belum_izin": Action("Sudah pelatihan (P2), belum berizin (P4)", "Terlatih, belum berizin", 1 << 1, 1 << 3),
+    "izin_belum_pasar": Action("Sudah berizin (P4), belum pernah ikut acara pemasaran (P5)",
+                               "Berizin, belum ikut acara", 1 << 3, 1 << 4),
+    "daring_tertunda": Action(f"Daftar daring, belum diverifikasi lebih dari {PENDING_DAYS} hari",
+                              f"Daring > {PENDING_DAYS} hari belum diverifikasi"),
 }
 
 
@@ -26,7 +38,7 @@ def pending_cutoff() -> datetime:
 
 
 def action_condition(key: str):
-    _label, has, lacks = ACTIONS[key]
+    has, lacks = ACTIONS[key].has, ACTIONS[key].lacks
     if has is None:
         return and_(Participant.channel == "online", Participant.status == "pending",
                     Participant.registered_at < pending_cutoff())
@@ -35,5 +47,5 @@ def action_condition(key: str):
 
 def mask_matches(key: str, mask: int) -> bool:
     """Whether a participant with these steps belongs on the action list ``key`` (step rules only)."""
-    _label, has, lacks = ACTIONS[key]
+    has, lacks = ACTIONS[key].has, ACTIONS[key].lacks
     return has is not None and bool(mask & has) and not mask & lacks

@@ -66,7 +66,7 @@ class FilterForm(FlaskForm):
     status = SelectField("Status", choices={"": "Semua", **STATUSES}, validate_choice=False)
     dari = DateInputField("Terdaftar dari", validators=[Optional()])
     sampai = DateInputField("sampai", validators=[Optional()])
-    aksi = SelectField("Perlu tindakan", choices={"": "Semua", **{k: v[0] for k, v in ACTION_FILTERS.items()}},
+    aksi = SelectField("Perlu tindakan", choices={"": "Semua", **{k: a.label for k, a in ACTION_FILTERS.items()}},
                        validate_choice=False)
     urut = SelectField("Urutkan", choices={"baru": "Terbaru", "lama": "Terlama", "nama": "Nama A–Z",
                                            "nomor": "Nomor pendaftaran"}, validate_choice=False)

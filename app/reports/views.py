@@ -84,7 +84,8 @@ def _week(form: WeekForm):
     if not form.validate():
         return None
     if form.minggu.data is None:
-        return monday_of(today) - timedelta(days=7)
+        form.minggu.data = monday_of(today) - timedelta(days=7)
+        return form.minggu.data
     if form.minggu.data > today:
         form.minggu.errors = ["Minggu itu belum tiba; pilih tanggal hari ini atau sebelumnya."]
         return None
