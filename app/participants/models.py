@@ -3,7 +3,7 @@ import re
 import unicodedata
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, SmallInteger, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, SmallInteger, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.scoping import Scope, kecamatan_clause
@@ -52,6 +52,10 @@ class Participant(db.Model):
         CheckConstraint("stage in ('ide', 'baru_mulai', 'berjalan')", name="stage"),
         Index("ix_participant_kecamatan_status_registered", "kecamatan_id", "status", "registered_at"),
         Index("ix_participant_kecamatan_registered", "kecamatan_id", "registered_at"),
+        Index("ix_participant_kelurahan_registered", "kelurahan_id", "registered_at"),
+        # Participants without a phone (a data-quality flag of the weekly report): a few percent.
+        Index("ix_participant_no_phone", "kecamatan_id", "kelurahan_id", "status",
+              sqlite_where=text("phone IS NULL"), postgresql_where=text("phone IS NULL")),
         Index("ix_participant_name_key_birth", "name_key", "birth_date"),
         # Name search within a kecamatan, and suspected duplicates (same name and birth date).
         Index("ix_participant_kecamatan_name_birth", "kecamatan_id", "name_key", "birth_date", "status"),
@@ -67,7 +71,7 @@ class Participant(db.Model):
     phone: Mapped[str | None] = mapped_column(String(16), index=True)
     email: Mapped[str | None] = mapped_column(String(120))
     address: Mapped[str] = mapped_column(String(300), default="")
-    kelurahan_id: Mapped[int] = mapped_column(ForeignKey("kelurahan.id"), index=True)
+    kelurahan_id: Mapped[int] = mapped_column(ForeignKey("kelurahan.id"))
     kecamatan_id: Mapped[int] = mapped_column(ForeignKey("kecamatan.id"))
     business_name: Mapped[str] = mapped_column(String(150), default="")
     sector_id: Mapped[int | None] = mapped_column(ForeignKey("sector.id"), index=True)

@@ -158,6 +158,10 @@ def upgrade():
     op.create_index('ix_participant_kecamatan_name_birth', 'participant',
                     ['kecamatan_id', 'name_key', 'birth_date', 'status'])
     op.drop_index('ix_participant_kecamatan_name_key', table_name='participant')
+    op.create_index('ix_participant_kelurahan_registered', 'participant', ['kelurahan_id', 'registered_at'])
+    op.drop_index('ix_participant_kelurahan_id', table_name='participant')
+    op.create_index('ix_participant_no_phone', 'participant', ['kecamatan_id', 'kelurahan_id', 'status'],
+                    sqlite_where=sa.text('phone IS NULL'), postgresql_where=sa.text('phone IS NULL'))
     op.create_table('step_tally',
     sa.Column('kelurahan_id', sa.Integer(), nullable=False),
     sa.Column('step', sa.SmallInteger(), nullable=False),
@@ -210,6 +214,9 @@ def downgrade():
     op.drop_index('ix_step_tally_step_period', table_name='step_tally')
     op.drop_index('ix_step_tally_kecamatan_step_period', table_name='step_tally')
     op.drop_table('step_tally')
+    op.drop_index('ix_participant_no_phone', table_name='participant')
+    op.create_index('ix_participant_kelurahan_id', 'participant', ['kelurahan_id'])
+    op.drop_index('ix_participant_kelurahan_registered', table_name='participant')
     op.create_index('ix_participant_kecamatan_name_key', 'participant', ['kecamatan_id', 'name_key'])
     op.drop_index('ix_participant_kecamatan_name_birth', table_name='participant')
     op.drop_column('participant', 'steps_mask')
