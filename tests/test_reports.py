@@ -379,6 +379,14 @@ def test_action_list_counts_match_the_participant_lists(app, client, login_as):
         listing = client.get(href.replace("&amp;", "&")).get_data(as_text=True)
         match = re.search(r"([\d.]+) peserta", listing)
         assert match and numbers(match.group(1)) == numbers(shown), href
+    # The same list exported: one CSV row per participant, and the export is audited.
+    href, shown = links[0]
+    export = client.get(href.replace("&amp;", "&").replace("/peserta?", "/peserta/ekspor.csv?"))
+    lines = export.get_data(as_text=True).strip().splitlines()
+    assert len(lines) - 1 == numbers(shown)
+    with app.app_context():
+        entry = db.session.scalars(select(AuditLog).where(AuditLog.action == "export.participants")).one()
+        assert entry.changes["filters"]["after"]["aksi"] in href
 
 
 def test_kota_manager_drills_down_to_kelurahan_and_no_further_than_scope(app, client, login_as):
