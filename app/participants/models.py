@@ -53,6 +53,8 @@ class Participant(db.Model):
         Index("ix_participant_kecamatan_status_registered", "kecamatan_id", "status", "registered_at"),
         Index("ix_participant_kecamatan_registered", "kecamatan_id", "registered_at"),
         Index("ix_participant_kelurahan_registered", "kelurahan_id", "registered_at"),
+        # By status (the queues) and online registrations waiting too long, counted per kelurahan.
+        Index("ix_participant_status_channel_registered", "status", "channel", "registered_at", "kelurahan_id"),
         # Participants without a phone (a data-quality flag of the weekly report): a few percent.
         Index("ix_participant_no_phone", "kecamatan_id", "kelurahan_id", "status",
               sqlite_where=text("phone IS NULL"), postgresql_where=text("phone IS NULL")),
@@ -77,7 +79,7 @@ class Participant(db.Model):
     sector_id: Mapped[int | None] = mapped_column(ForeignKey("sector.id"), index=True)
     stage: Mapped[str] = mapped_column(String(20), default="ide")
     channel: Mapped[str] = mapped_column(String(10), index=True)
-    status: Mapped[str] = mapped_column(String(10), index=True)
+    status: Mapped[str] = mapped_column(String(10))
     rejection_reason: Mapped[str | None] = mapped_column(String(300))
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("participant.id"))
     registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask import abort
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 
 from ..core.scoping import KECAMATAN, KOTA, PROVINCE, Scope, get_or_404, scoped
 from ..extensions import db
@@ -366,17 +366,26 @@ class WeeklyReport:
 
 
 def duplicate_counts(area: Area) -> dict[int, int]:
-    """Participants per kelurahan sharing name and birth date with another in the same kecamatan."""
+    """Participants per kelurahan sharing name and birth date with another in the same kecamatan.
+
+    First the groups of twins (one pass over the covering index), then their members by those keys;
+    one query joining the two made PostgreSQL repeat the first pass in every parallel worker.
+    """
     twins = (select(Participant.kecamatan_id, Participant.name_key, Participant.birth_date)
              .where(Participant.status != "rejected")
              .group_by(Participant.kecamatan_id, Participant.name_key, Participant.birth_date)
              .having(func.count() > 1))
-    twins = area.where(twins, Participant).subquery()
-    stmt = (select(Participant.kelurahan_id, func.count())
-            .join(twins, and_(twins.c.kecamatan_id == Participant.kecamatan_id,
-                              twins.c.name_key == Participant.name_key, twins.c.birth_date == Participant.birth_date))
-            .where(Participant.status != "rejected").group_by(Participant.kelurahan_id))
-    return dict(db.session.execute(area.where(stmt, Participant)).all())
+    groups = [tuple(row) for row in db.session.execute(area.where(twins, Participant))]
+    counts: dict[int, int] = defaultdict(int)
+    for start in range(0, len(groups), 100):
+        # OR of exact keys, not a row-value IN: both databases then seek the index once per group.
+        keys = or_(*(and_(Participant.kecamatan_id == k, Participant.name_key == n, Participant.birth_date == b)
+                     for k, n, b in groups[start:start + 100]))
+        stmt = (select(Participant.kelurahan_id, func.count())
+                .where(Participant.status != "rejected", keys).group_by(Participant.kelurahan_id))
+        for kelurahan_id, n in db.session.execute(area.where(stmt, Participant)):
+            counts[kelurahan_id] += n
+    return counts
 
 
 def weekly_report(area: Area, monday: date) -> WeeklyReport:

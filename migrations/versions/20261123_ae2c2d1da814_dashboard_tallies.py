@@ -160,6 +160,9 @@ def upgrade():
     op.drop_index('ix_participant_kecamatan_name_key', table_name='participant')
     op.create_index('ix_participant_kelurahan_registered', 'participant', ['kelurahan_id', 'registered_at'])
     op.drop_index('ix_participant_kelurahan_id', table_name='participant')
+    op.create_index('ix_participant_status_channel_registered', 'participant',
+                    ['status', 'channel', 'registered_at', 'kelurahan_id'])
+    op.drop_index('ix_participant_status', table_name='participant')
     op.create_index('ix_participant_no_phone', 'participant', ['kecamatan_id', 'kelurahan_id', 'status'],
                     sqlite_where=sa.text('phone IS NULL'), postgresql_where=sa.text('phone IS NULL'))
     op.create_table('step_tally',
@@ -215,6 +218,8 @@ def downgrade():
     op.drop_index('ix_step_tally_kecamatan_step_period', table_name='step_tally')
     op.drop_table('step_tally')
     op.drop_index('ix_participant_no_phone', table_name='participant')
+    op.create_index('ix_participant_status', 'participant', ['status'])
+    op.drop_index('ix_participant_status_channel_registered', table_name='participant')
     op.create_index('ix_participant_kelurahan_id', 'participant', ['kelurahan_id'])
     op.drop_index('ix_participant_kelurahan_registered', table_name='participant')
     op.create_index('ix_participant_kecamatan_name_key', 'participant', ['kecamatan_id', 'name_key'])
