@@ -383,7 +383,9 @@ def duplicate_counts(area: Area) -> dict[int, int]:
                      for k, n, b in groups[start:start + 100]))
         stmt = (select(Participant.kelurahan_id, func.count())
                 .where(Participant.status != "rejected", keys).group_by(Participant.kelurahan_id))
-        for kelurahan_id, n in db.session.execute(area.where(stmt, Participant)):
+        # Not passed through area.where again: every key names a kecamatan the scoped query above
+        # returned, and the extra kecamatan condition made SQLite scan whole kecamatan instead.
+        for kelurahan_id, n in db.session.execute(stmt):
             counts[kelurahan_id] += n
     return counts
 
