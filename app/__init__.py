@@ -11,6 +11,7 @@ def create_app(config: dict | None = None) -> Flask:
     load_config(app, config)
     register_extensions(app)
     register_blueprints(app)
+    register_cli(app)
     register_errors(app)
     register_template_helpers(app)
     register_request_hooks(app)
@@ -65,6 +66,13 @@ def register_blueprints(app: Flask) -> None:
     for bp in (main.bp, regions_bp, auth_bp, settings_bp, participants_bp, training_bp, mentoring_bp, licensing_bp,
                events_bp, business_bp, reports_bp, audit_bp, demo_bp):
         app.register_blueprint(bp)
+
+
+def register_cli(app: Flask) -> None:
+    from .core.backup import backup_command, restore_command
+
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 def register_errors(app: Flask) -> None:

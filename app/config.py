@@ -36,6 +36,9 @@ class Config:
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
     ONLINE_RATE_LIMIT = os.environ.get("ONLINE_RATE_LIMIT", "20 per hour")
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    # Reverse proxies in front of the app (nginx: 1). Their X-Forwarded-For/-Proto are trusted, so
+    # rate limits count per client, not per proxy; 0 ignores the headers (they could be forged).
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     PROVINCE_NAME = os.environ.get("PROVINCE_NAME", "Provinsi DKI Jakarta")
     PAGE_SIZE = 50
 

@@ -1,7 +1,8 @@
 """Home page and health check."""
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
 
@@ -14,7 +15,14 @@ def home():
     return render_template("main/home.html", user=current_user)
 
 
+@bp.get("/healthz")
 @bp.get("/sehat")
 def health():
-    db.session.execute(text("SELECT 1"))
-    return {"status": "ok"}
+    """For the load balancer: 200 ``{"status": "ok"}`` when the database answers, else 503."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        current_app.logger.warning("Health check: the database does not answer.", exc_info=True)
+        return {"status": "error"}, 503, {"Cache-Control": "no-store"}
+    return {"status": "ok"}, 200, {"Cache-Control": "no-store"}

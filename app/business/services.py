@@ -30,7 +30,10 @@ def parse_rupiah(raw: str | None, field: str, label: str) -> int:
         raise BusinessError(f"{label} tidak boleh negatif.", field)
     if not re.fullmatch(r"\d{1,3}(\.\d{3})+|\d+", text.replace(" ", "")):
         raise BusinessError(f"{label} harus angka rupiah, mis. 1.500.000.", field)
-    value = int(text.replace(".", "").replace(" ", ""))
+    digits = text.replace(".", "").replace(" ", "").lstrip("0") or "0"
+    if len(digits) > len(str(MAX_AMOUNT)):  # also keeps int() below its 4,300-digit limit
+        raise BusinessError(f"{label} terlalu besar.", field)
+    value = int(digits)
     if value > MAX_AMOUNT:
         raise BusinessError(f"{label} terlalu besar.", field)
     return value

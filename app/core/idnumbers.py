@@ -14,7 +14,7 @@ PROVINCES = {
 }
 JAKARTA = "31"
 _SEPARATORS = re.compile(r"[\s.\-]")
-PHONE_RE = re.compile(r"^\+628[1-35-9]\d{7,10}$")
+PHONE_RE = re.compile(r"^\+628[1-35-9][0-9]{7,10}$")  # ASCII digits: \d would take other scripts' digits
 
 
 @dataclass
@@ -163,7 +163,7 @@ def check_nib(raw: str | None) -> tuple[str | None, str | None]:
     value = re.sub(r"[\s.\-]", "", raw or "")
     if not value:
         return None, "NIB wajib diisi."
-    if not value.isdigit():
+    if not value.isdigit() or not value.isascii():
         return None, "NIB hanya boleh berisi angka."
     if len(value) != 13:
         return None, f"NIB harus 13 angka (yang diisi {len(value)} angka)."

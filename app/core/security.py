@@ -1,5 +1,7 @@
-"""Security headers and the safe ``next`` redirect."""
+"""Security headers, the safe ``next`` redirect, the reverse proxy's forwarded headers, no NUL in input."""
 from urllib.parse import urlsplit
+
+from flask import abort, request
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -17,12 +19,30 @@ def is_safe_next(target: str | None) -> bool:
 
 
 def register_security(app) -> None:
+    if proxies := app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+
+    @app.before_request
+    def _refuse_nul():
+        """No address, form field or file name of this app holds a NUL character, and PostgreSQL
+        text cannot store one: refuse it as a bad request instead of failing in the database."""
+        values = [request.path]
+        for key, value in [*request.args.items(multi=True), *request.form.items(multi=True)]:
+            values += [key, value]
+        values += [f.filename or "" for _, f in request.files.items(multi=True)]
+        if any("\x00" in value for value in values):
+            abort(400)
+
     @app.after_request
     def _headers(response):
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.is_secure:  # over HTTPS (behind the proxy: see TRUSTED_PROXIES), stay on HTTPS
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         if response.mimetype == "text/html":
             response.headers.setdefault("Cache-Control", "no-store")
         return response

@@ -114,13 +114,18 @@ def _read_csv(content: bytes) -> list[list[str]]:
             break
         except UnicodeDecodeError:
             continue
+    else:
+        raise ImportFileError("Berkas CSV tidak dapat dibaca; simpan ulang sebagai CSV UTF-8.")
     if "\x00" in text:
         raise ImportFileError("Berkas ini bukan CSV teks yang sah.")
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    return [[_cell(c) for c in row] for row in csv.reader(io.StringIO(text), dialect)]
+    try:  # newline="": rows may end in \r\n, \n or a lone \r (CSV saved on an old Mac)
+        return [[_cell(c) for c in row] for row in csv.reader(io.StringIO(text, newline=""), dialect)]
+    except csv.Error as err:  # e.g. a field beyond the csv module's size limit
+        raise ImportFileError("Berkas CSV tidak dapat dibaca; simpan ulang dari Excel sebagai CSV.") from err
 
 
 def _read_xlsx(content: bytes) -> list[list[str]]:

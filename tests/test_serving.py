@@ -1,0 +1,253 @@
+"""Production serving: gunicorn with the repo's config, /healthz, the production error page,
+the reverse proxy's forwarded headers.
+
+The gunicorn test runs the real production configuration (``APP_ENV=production``: Secure
+session cookies) over plain HTTP on loopback, so it keeps the cookies itself, as a browser
+behind the TLS proxy would. It runs on every test database: SQLite, and PostgreSQL when
+``TEST_DATABASE_URL`` is set.
+"""
+import http.client
+import logging
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from http.cookies import SimpleCookie
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+from sqlalchemy import select
+
+from app import create_app
+from app.extensions import db
+from tests.conftest import CSRF_RE, PASSWORD
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# --- /healthz ------------------------------------------------------------------------------
+
+def test_healthz_ok(client):
+    for url in ("/healthz", "/sehat"):
+        response = client.get(url)
+        assert (response.status_code, response.get_json()) == (200, {"status": "ok"}), url
+        assert response.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("uri", [
+    "sqlite:////nonexistent-folder/okoce.sqlite",
+    "postgresql+psycopg://okoce@127.0.0.1:1/okoce",  # nothing listens on port 1
+])
+def test_healthz_reports_an_unreachable_database(uri, caplog):
+    broken = create_app({"SQLALCHEMY_DATABASE_URI": uri, "SECRET_KEY": "x"})
+    try:
+        with caplog.at_level(logging.WARNING):
+            for url in ("/healthz", "/sehat"):
+                response = broken.test_client().get(url)
+                assert (response.status_code, response.get_json()) == (503, {"status": "error"}), url
+    finally:
+        with broken.app_context():
+            db.engine.dispose()
+    assert "Health check: the database does not answer." in caplog.text
+    assert "OperationalError" in caplog.text  # the cause is in the log, not in the answer
+
+
+# --- Production configuration ------------------------------------------------------------------
+
+def test_production_500_is_indonesian_without_trace_and_logged(app, database_url, monkeypatch, caplog):
+    monkeypatch.setenv("APP_ENV", "production")
+    production = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "uji-produksi"})
+    assert not production.debug and not production.testing and production.config["SESSION_COOKIE_SECURE"]
+
+    @production.get("/_uji_galat")
+    def _boom():
+        raise RuntimeError("rahasia internal 4242")
+
+    try:
+        with caplog.at_level(logging.ERROR):
+            response = production.test_client().get("/_uji_galat")
+    finally:
+        with production.app_context():
+            db.engine.dispose()
+    html = response.get_data(as_text=True)
+    assert response.status_code == 500 and "Terjadi kesalahan" in html and "sudah dicatat" in html
+    assert "rahasia internal" not in html and "Traceback" not in html and "RuntimeError" not in html
+    assert "Content-Security-Policy" in response.headers
+    logged = [r for r in caplog.records if r.exc_info and r.exc_info[0] is RuntimeError]
+    assert logged and "rahasia internal 4242" in caplog.text and "Traceback" in caplog.text
+
+
+def test_production_refuses_to_start_without_secret_key(tmp_path):
+    """In a fresh interpreter, as gunicorn would load it: without SECRET_KEY there is no app."""
+    env = {**os.environ, "APP_ENV": "production", "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite"}
+    env.pop("SECRET_KEY", None)
+    result = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set in production" in result.stderr
+    env["SECRET_KEY"] = "uji-produksi"
+    assert subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True,
+                          timeout=60).returncode == 0
+
+
+def _proxied_app(database_url, proxies: int):
+    return create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "x", "TRUSTED_PROXIES": proxies,
+                       "LOGIN_RATE_LIMIT": "2 per minute"})
+
+
+def _attempts(application, forwarded_for: str, n: int) -> list[int]:
+    client = application.test_client()
+    headers = {"X-Forwarded-For": forwarded_for}
+    statuses = []
+    for _ in range(n):
+        token = CSRF_RE.search(client.get("/masuk", headers=headers).get_data(as_text=True)).group(1)
+        statuses.append(client.post("/masuk", headers=headers, environ_base={"REMOTE_ADDR": "127.0.0.1"},
+                                    data={"csrf_token": token, "username": "tidak.ada", "password": "salah"})
+                        .status_code)
+    return statuses
+
+
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_rate_limit_counts_clients_behind_the_proxy(app, database_url, proxies):
+    """Behind nginx every request comes from 127.0.0.1: trusting X-Forwarded-For keeps one
+office's failed logins from locking out the others; without a trusted proxy it is ignored."""
+    from app.extensions import limiter
+
+    proxied = _proxied_app(database_url, proxies)
+    try:
+        limiter.reset()
+        first = _attempts(proxied, "203.0.113.5", 3)
+        other = _attempts(proxied, "203.0.113.6", 1)
+    finally:
+        limiter.reset()
+        with proxied.app_context():
+            db.engine.dispose()
+    assert first == [422, 422, 429]
+    assert other == ([422] if proxies else [429])  # a forged header does not escape the limit
+
+
+def test_hsts_only_over_https(app, database_url):
+    proxied = _proxied_app(database_url, 1)
+    try:
+        client = proxied.test_client()
+        secure = client.get("/masuk", headers={"X-Forwarded-Proto": "https"})
+        plain = client.get("/masuk")
+    finally:
+        with proxied.app_context():
+            db.engine.dispose()
+    assert secure.headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert "Strict-Transport-Security" not in plain.headers
+
+
+# --- gunicorn --------------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Browser:
+    """Just enough of a browser over http.client: keeps cookies (Secure ones too), no redirects."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.cookies: dict[str, str] = {}
+        self.set_cookie_headers: list[str] = []
+
+    def request(self, method: str, path: str, form: dict | None = None) -> tuple[int, dict, str]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            text = response.read().decode("utf-8", "replace")
+            for raw in response.headers.get_all("Set-Cookie") or []:
+                self.set_cookie_headers.append(raw)
+                for name, morsel in SimpleCookie(raw).items():
+                    self.cookies[name] = morsel.value
+            return response.status, dict(response.headers), text
+        finally:
+            conn.close()
+
+    def csrf(self, path: str) -> str:
+        status, _, html = self.request("GET", path)
+        assert status == 200, (path, status)
+        return CSRF_RE.search(html).group(1)
+
+
+def _wait_healthy(browser: Browser, proc: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"gunicorn exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            status, _, body = browser.request("GET", "/healthz")
+            if status == 200:
+                assert body.strip() == '{"status":"ok"}'
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"gunicorn did not answer /healthz within 60 s:\n{log.read_text()}")
+
+
+def test_gunicorn_serves_a_walk_in_registration(app, database_url, make_user, tmp_path):
+    from app.participants.models import Participant, Sector
+    from app.regions.models import Kelurahan
+
+    staff = make_user("staff", kecamatan="31.74.01", username="meja.tebet")
+    with app.app_context():
+        sector_id = db.session.scalars(select(Sector).where(Sector.code == "kuliner")).one().id
+        kel = db.session.scalars(select(Kelurahan).where(Kelurahan.code == "31.74.01.1001")).one()
+        kelurahan = f"{kel.name} — Kec. {kel.kecamatan.name} ({kel.code})"
+    port = _free_port()
+    log = tmp_path / "gunicorn.log"
+    env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": "uji-gunicorn-rahasia", "DATABASE_URL": database_url,
+           "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2"}
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
+                                env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        browser = Browser(port)
+        _wait_healthy(browser, proc, log)
+
+        token = browser.csrf("/masuk")
+        session_cookie = browser.set_cookie_headers[-1]
+        assert "Secure" in session_cookie and "HttpOnly" in session_cookie and "SameSite=Lax" in session_cookie
+        status, headers, _ = browser.request("POST", "/masuk", {"csrf_token": token, "username": "meja.tebet",
+                                                                "password": PASSWORD, "next": ""})
+        assert status == 302 and headers["Location"] == "/", status
+
+        token = browser.csrf("/peserta/daftar")
+        status, headers, html = browser.request("POST", "/peserta/daftar", {
+            "csrf_token": token, "nik": "3174011708859901", "name": "Budi Santoso", "birth_date": "", "gender": "",
+            "phone": "0812-3456-7890", "email": "", "address": "Jl. Tebet Raya 1", "kelurahan": kelurahan,
+            "business_name": "Bakso Budi", "sector_id": str(sector_id), "stage": "berjalan"})
+        assert status == 302, html[:2000]
+        status, _, page = browser.request("GET", headers["Location"])
+        assert status == 200 and "317401-2026-00001" in page
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, log.read_text()
+    with app.app_context():
+        participant = db.session.scalars(select(Participant)).one()
+        assert (participant.nik, participant.name, participant.registered_by_id) == (
+            "3174011708859901", "Budi Santoso", staff.id)
+        assert (participant.status, participant.channel, participant.kecamatan.code) == ("active", "walkin", "31.74.01")
+    served = log.read_text()
+    assert re.search(r'"POST /peserta/daftar HTTP/1.1" 302', served)  # the access log
+    assert "Booting worker" in served and served.count("Booting worker") == 2
