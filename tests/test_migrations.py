@@ -24,3 +24,29 @@ def test_models_and_migrations_agree(ctx):
 def test_flask_db_check(app):
     with app.app_context():
         check()  # raises (exits) when models and migrations differ
+
+
+def test_upgrade_counts_existing_records_into_the_tallies(app, make_participant):
+    """A database with participants from before the dashboard gets exact tallies on upgrade."""
+    from datetime import date
+
+    from flask_migrate import downgrade, upgrade
+
+    from app.participants.models import Participant
+    from app.participants.services import record_step
+    from app.reports.models import ParticipantTally, StepTally
+    from app.reports.tallies import drift
+
+    ids = [make_participant(kecamatan=code) for code in ("31.74.01", "31.74.01", "31.71.06")]
+    with app.app_context():
+        for pid, steps in zip(ids, ([2, 4], [2], [])):
+            for step in steps:
+                record_step(db.session.get(Participant, pid), step, date(2025, 12, 31), "test")
+        db.session.commit()
+        downgrade(revision="06d5302a2361")
+        db.session.remove()
+        upgrade()
+        assert drift() == []
+        assert db.session.scalar(text("SELECT sum(n) FROM step_tally")) == 6
+        assert db.session.query(StepTally).filter(StepTally.step == 4).one().period_start == date(2025, 12, 29)
+        assert sorted(t.steps_mask for t in db.session.query(ParticipantTally)) == [1, 3, 11]
