@@ -192,6 +192,11 @@ def _steps_by_kelurahan(area: Area, start: date | None = None, end: date | None 
     return db.session.execute(area.where(stmt, StepTally)).all()
 
 
+def _licences(area: Area, start: date, end: date) -> dict[int, int]:
+    """P4 reached per kelurahan from ``start`` up to (not including) ``end``."""
+    return {kelurahan_id: n for kelurahan_id, _step, n in _steps_by_kelurahan(area, start, end, steps=[4])}
+
+
 def _out_of_order_by_kelurahan(area: Area, end: date) -> dict[int, int]:
     """Steps recorded out of order before ``end`` (few rows: a partial index holds only those)."""
     stmt = (select(StepTally.kelurahan_id, func.sum(StepTally.n_out_of_order))
@@ -225,12 +230,8 @@ class Ledger:
     def add_steps(self, attribute: str, rows) -> None:
         for kelurahan_id, step, n in rows:
             figures = self.kelurahan.get(kelurahan_id)
-            if figures is None:
-                continue
-            if attribute == "p4_year":
-                figures.p4_year += n
-                continue
-            getattr(figures, attribute)[step - 1] += n
+            if figures is not None:
+                getattr(figures, attribute)[step - 1] += n
 
     def add_masks(self, rows) -> None:
         """All-time step totals and the step-based action lists, from the participant tally."""
@@ -298,7 +299,7 @@ def weeks_chart(area: Area, today: date, count: int = 12) -> list[Week]:
     this_monday = today - timedelta(days=today.weekday())
     weeks = {this_monday - timedelta(weeks=i): Week(this_monday - timedelta(weeks=i)) for i in range(count)}
     first = min(weeks)
-    rows = _steps_by_kelurahan_period(area, first, [1, 4])
+    rows = _steps_by_period(area, first, [1, 4])
     for period, step, n in rows:
         week = weeks.get(period - timedelta(days=period.weekday()))
         if week is None:
@@ -310,7 +311,7 @@ def weeks_chart(area: Area, today: date, count: int = 12) -> list[Week]:
     return [weeks[m] for m in sorted(weeks)]
 
 
-def _steps_by_kelurahan_period(area: Area, start: date, steps: list[int]):
+def _steps_by_period(area: Area, start: date, steps: list[int]):
     stmt = (select(StepTally.period_start, StepTally.step, func.sum(StepTally.n))
             .where(StepTally.period_start >= start, StepTally.step.in_(steps))
             .group_by(StepTally.period_start, StepTally.step))
@@ -336,8 +337,7 @@ class Dashboard:
 def dashboard(area: Area, today: date) -> Dashboard:
     ledger = Ledger(area)
     ledger.add_masks(_masks_by_kelurahan(area))
-    ledger.add_steps("p4_year", _steps_by_kelurahan(area, start=date(today.year, 1, 1),
-                                                    end=date(today.year + 1, 1, 1), steps=[4]))
+    ledger.add_counts("p4_year", _licences(area, date(today.year, 1, 1), date(today.year + 1, 1, 1)))
     ledger.add_action("daring_tertunda", _participants_by_kelurahan(area, action_condition("daring_tertunda")))
     child = area.child_level
     kelurahan = ledger.level("kelurahan")
@@ -400,7 +400,7 @@ def weekly_report(area: Area, monday: date) -> WeeklyReport:
     ledger.add_steps("new", _steps_by_kelurahan(area, start=monday, end=end))
     ledger.add_steps("prev", _steps_by_kelurahan(area, start=monday - timedelta(days=7), end=monday))
     sunday = monday + timedelta(days=6)
-    ledger.add_steps("p4_year", _steps_by_kelurahan(area, start=date(sunday.year, 1, 1), end=end, steps=[4]))
+    ledger.add_counts("p4_year", _licences(area, date(sunday.year, 1, 1), end))
     ledger.add_counts("no_phone", _participants_by_kelurahan(area, Participant.phone.is_(None),
                                                              Participant.status != "rejected"))
     ledger.add_counts("duplicates", duplicate_counts(area))
