@@ -15,7 +15,7 @@ $(VENV)/.installed: requirements.txt
 install: $(VENV)/.installed
 
 setup: install
-	@mkdir -p instance
+	@mkdir -p instance && chmod 700 instance
 	$(BIN)/flask db upgrade
 	$(BIN)/flask regions load
 	$(BIN)/flask users ensure-admin

@@ -6,10 +6,11 @@ from .config import load_config
 from .extensions import csrf, db, limiter, login_manager, migrate
 
 
-def create_app(config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+def create_app(config: dict | None = None, instance_path: str | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     load_config(app, config)
     register_extensions(app)
+    register_converters(app)
     register_blueprints(app)
     register_cli(app)
     register_errors(app)
@@ -34,6 +35,10 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
+    from .auth.sessions import init_sessions
+
+    init_sessions(app)
+
     from .auth.models import User
 
     @login_manager.user_loader
@@ -45,6 +50,13 @@ def register_extensions(app: Flask) -> None:
         if user is None or not user.active or user.session_token != token:
             return None
         return user
+
+
+def register_converters(app: Flask) -> None:
+    """Before the blueprints: their rules bind the converters present when they are added."""
+    from .core.converters import IdConverter
+
+    app.url_map.converters["int"] = IdConverter
 
 
 def register_blueprints(app: Flask) -> None:

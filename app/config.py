@@ -5,14 +5,13 @@
 """
 import os
 import secrets
-from datetime import timedelta
 from pathlib import Path
 
 
 def _instance_secret(instance_path: str) -> str:
     path = Path(instance_path) / "secret_key"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip()
@@ -27,14 +26,20 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_HTTPONLY = True
-    # Idle timeout: the session is permanent and refreshed on every request.
-    PERMANENT_SESSION_LIFETIME = timedelta(hours=float(os.environ.get("IDLE_TIMEOUT_HOURS", "8")))
-    SESSION_REFRESH_EACH_REQUEST = True
+    # Server-side sessions (app/auth/sessions.py): 'database' (the app's own) or redis://host:port/db.
+    SESSION_STORAGE_URI = os.environ.get("SESSION_STORAGE_URI", "database")
+    # OWASP ASVS 3.3.2: re-authenticate after 30 minutes idle, and after a working day in any case.
+    IDLE_TIMEOUT_MINUTES = int(os.environ.get("IDLE_TIMEOUT_MINUTES", "30"))
+    SESSION_ABSOLUTE_HOURS = float(os.environ.get("SESSION_ABSOLUTE_HOURS", "10"))
+    # Shared by every worker and app server: Redis in production (memory:// is refused there).
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = False
-    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")  # per address
+    # Failed logins per account, from any address: a lock of minutes that grows to an hour.
+    LOGIN_ACCOUNT_LIMIT = os.environ.get("LOGIN_ACCOUNT_LIMIT", "5 per 5 minutes; 20 per hour")
     ONLINE_RATE_LIMIT = os.environ.get("ONLINE_RATE_LIMIT", "20 per hour")
+    PUBLIC_LOOKUP_LIMIT = os.environ.get("PUBLIC_LOOKUP_LIMIT", "30 per minute")  # /verifikasi, /surat
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     # Reverse proxies in front of the app (nginx: 1). Their X-Forwarded-For/-Proto are trusted, so
     # rate limits count per client, not per proxy; 0 ignores the headers (they could be forged).
@@ -51,7 +56,9 @@ class TestingConfig(Config):
     TESTING = True
     WTF_CSRF_ENABLED = True
     LOGIN_RATE_LIMIT = "100000 per minute"  # tests that check the limit lower it
+    LOGIN_ACCOUNT_LIMIT = "100000 per minute"
     ONLINE_RATE_LIMIT = "100000 per minute"
+    PUBLIC_LOOKUP_LIMIT = "100000 per minute"
 
 
 class ProductionConfig(Config):
@@ -66,9 +73,26 @@ def load_config(app, overrides: dict | None) -> None:
     if overrides:
         app.config.update(overrides)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True, mode=0o700)
         db_path = Path(app.instance_path) / "okoce.sqlite"
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{db_path}"
+    private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
     if not app.config.get("SECRET_KEY"):
         if env == "production":
             raise RuntimeError("SECRET_KEY must be set in production (APP_ENV=production).")
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
+    if env == "production" and app.config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+        raise RuntimeError(
+            "RATELIMIT_STORAGE_URI must name a store shared by every worker in production "
+            "(e.g. redis://127.0.0.1:6379/0): with memory:// each worker counts on its own.")
+
+
+def private_sqlite_file(uri: str) -> None:
+    """Create a SQLite database file readable by the owner only, in a folder that exists.
+
+    SQLite gives its -wal and -shm files the database file's permissions."""
+    if not uri.startswith("sqlite:///") or uri == "sqlite:///:memory:":
+        return
+    path = Path(uri.removeprefix("sqlite:///").split("?", 1)[0])
+    if path.parent.is_dir() and not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))

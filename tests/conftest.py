@@ -22,6 +22,8 @@ from app.regions.services import load_regions
 PASSWORD = "rahasia-uji-2026"
 TALLY_TABLES = {"step_tally", "participant_tally"}
 KEEP_TABLES = {"kota", "kecamatan", "kelurahan", "alembic_version"}
+# Tests that need Redis use a database number of their own and clean only that one.
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
 
@@ -74,6 +76,18 @@ def _clean_tables(request):
         ensure_default_sectors()
         db.session.commit()
         db.session.remove()
+
+
+@pytest.fixture
+def redis_url():
+    """The tests' own Redis database, empty before and after the test."""
+    from redis import Redis
+
+    client = Redis.from_url(TEST_REDIS_URL)
+    client.flushdb()
+    yield TEST_REDIS_URL
+    client.flushdb()
+    client.close()
 
 
 @pytest.fixture

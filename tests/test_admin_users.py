@@ -47,7 +47,7 @@ def test_invalid_user_form_keeps_input_and_explains(app, client, login_as):
         "password": "pendek"}, token_url="/admin/pengguna/baru")
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "Kata sandi minimal 10 karakter." in html
+    assert "Kata sandi minimal 12 karakter." in html
     assert "Nama &lt;b&gt;Tebal&lt;/b&gt;" in html  # kept, shown as text
 
 

@@ -127,7 +127,7 @@ def test_forced_password_change_then_change(app, client, make_user):
     assert response.status_code == 302 and response.headers["Location"].endswith("/akun/sandi")
     bad = post_form(client, "/akun/sandi", {"current": PASSWORD, "new": "pendek", "confirm": "pendek"},
                     token_url="/akun/sandi")
-    assert bad.status_code == 422 and "Kata sandi minimal 10 karakter." in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "Kata sandi minimal 12 karakter." in bad.get_data(as_text=True)
     mismatch = post_form(client, "/akun/sandi", {"current": PASSWORD, "new": "baru-sekali-99", "confirm": "lain-99999x"},
                          token_url="/akun/sandi")
     assert "Tidak sama dengan kata sandi baru." in mismatch.get_data(as_text=True)

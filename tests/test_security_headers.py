@@ -39,7 +39,7 @@ def check(url: str, response) -> None:
             assert re.search(r'\ssrc="/static/', tag), f"{url}: inline or remote script {tag}"
         assert not re.search(r"<[a-z][^>]*\son[a-z]+\s*=", html), f"{url}: inline event handler"
         assert "javascript:" not in html.lower(), f"{url}: javascript: URL"
-        assert headers.get("Cache-Control") == "no-store", f"{url}: pages with personal data must not be cached"
+    assert headers.get("Cache-Control") == "no-store", f"{url}: answers with personal data must not be cached"
 
 
 def walk(app, client) -> dict[int, int]:
@@ -71,3 +71,16 @@ def test_error_pages_carry_the_headers(app, client):
     with client.post("/masuk", data={}) as response:  # no CSRF token: 400 page
         assert response.status_code == 400
         check("/masuk (400)", response)
+
+
+def test_exports_pdfs_and_fragments_are_not_cached_but_static_files_may_be(app, client, make_user,
+                                                                            make_participant):
+    participant_id = make_participant()
+    login(client, make_user("staff").username)
+    for url, headers in [("/peserta/ekspor.csv", {}), ("/peserta/ekspor.xlsx", {}),
+                         (f"/peserta/{participant_id}/kartu.pdf", {}), ("/peserta?q=a", {"HX-Request": "true"})]:
+        with client.get(url, headers=headers) as response:
+            assert response.status_code == 200, url
+            assert response.headers["Cache-Control"] == "no-store", url
+    with client.get("/static/css/app.css") as response:
+        assert response.status_code == 200 and response.headers.get("Cache-Control") != "no-store"

@@ -6,6 +6,7 @@ session cookies) over plain HTTP on loopback, so it keeps the cookies itself, as
 behind the TLS proxy would. It runs on every test database: SQLite, and PostgreSQL when
 ``TEST_DATABASE_URL`` is set.
 """
+import contextlib
 import http.client
 import logging
 import os
@@ -14,7 +15,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
@@ -24,7 +27,7 @@ from sqlalchemy import select
 
 from app import create_app
 from app.extensions import db
-from tests.conftest import CSRF_RE, PASSWORD
+from tests.conftest import CSRF_RE, PASSWORD, TEST_REDIS_URL
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,7 +63,8 @@ def test_healthz_reports_an_unreachable_database(uri, caplog):
 
 def test_production_500_is_indonesian_without_trace_and_logged(app, database_url, monkeypatch, caplog):
     monkeypatch.setenv("APP_ENV", "production")
-    production = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "uji-produksi"})
+    production = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "uji-produksi",
+                             "RATELIMIT_STORAGE_URI": TEST_REDIS_URL})
     assert not production.debug and not production.testing and production.config["SESSION_COOKIE_SECURE"]
 
     @production.get("/_uji_galat")
@@ -83,7 +87,8 @@ def test_production_500_is_indonesian_without_trace_and_logged(app, database_url
 
 def test_production_refuses_to_start_without_secret_key(tmp_path):
     """In a fresh interpreter, as gunicorn would load it: without SECRET_KEY there is no app."""
-    env = {**os.environ, "APP_ENV": "production", "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite"}
+    env = {**os.environ, "APP_ENV": "production", "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite",
+           "RATELIMIT_STORAGE_URI": TEST_REDIS_URL}
     env.pop("SECRET_KEY", None)
     result = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=60)
@@ -200,7 +205,7 @@ def _wait_healthy(browser: Browser, proc: subprocess.Popen, log: Path) -> None:
     pytest.fail(f"gunicorn did not answer /healthz within 60 s:\n{log.read_text()}")
 
 
-def test_gunicorn_serves_a_walk_in_registration(app, database_url, make_user, tmp_path):
+def test_gunicorn_serves_a_walk_in_registration(app, database_url, make_user, tmp_path, redis_url):
     from app.participants.models import Participant, Sector
     from app.regions.models import Kelurahan
 
@@ -212,7 +217,7 @@ def test_gunicorn_serves_a_walk_in_registration(app, database_url, make_user, tm
     port = _free_port()
     log = tmp_path / "gunicorn.log"
     env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": "uji-gunicorn-rahasia", "DATABASE_URL": database_url,
-           "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2"}
+           "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2", "RATELIMIT_STORAGE_URI": redis_url}
     with log.open("w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
                                 env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -251,3 +256,68 @@ def test_gunicorn_serves_a_walk_in_registration(app, database_url, make_user, tm
     served = log.read_text()
     assert re.search(r'"POST /peserta/daftar HTTP/1.1" 302', served)  # the access log
     assert "Booting worker" in served and served.count("Booting worker") == 2
+
+
+@contextlib.contextmanager
+def gunicorn(database_url: str, tmp_path: Path, workers: int, **settings):
+    """The production server with ``workers`` workers on a free port; yields a Browser for it."""
+    port = _free_port()
+    log = tmp_path / f"gunicorn-{port}.log"
+    env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": "uji-gunicorn-rahasia", "DATABASE_URL": database_url,
+           "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers), **settings}
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
+                                env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        browser = Browser(port)
+        _wait_healthy(browser, proc, log)
+        yield browser
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            proc.kill()
+            proc.wait()
+
+
+def _concurrent_logins(browser: Browser, forms: list[dict], headers: list[dict]) -> list[tuple[int, str]]:
+    """POST every form at once on its own connection, so that the workers share them."""
+    barrier = threading.Barrier(len(forms))
+
+    def one(i: int):
+        conn = http.client.HTTPConnection("127.0.0.1", browser.port, timeout=60)
+        cookie = "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
+        barrier.wait()
+        try:
+            conn.request("POST", "/masuk", body=urlencode(forms[i]), headers={
+                "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie, **headers[i]})
+            response = conn.getresponse()
+            return response.status, response.read().decode("utf-8", "replace")
+        finally:
+            conn.close()
+
+    with ThreadPoolExecutor(len(forms)) as pool:
+        return list(pool.map(one, range(len(forms))))
+
+
+def test_gunicorn_workers_share_the_login_limits(app, database_url, make_user, tmp_path, redis_url):
+    """Five workers, one Redis: 15 failed logins at once from one address let exactly the limit
+    through; 8 from eight addresses on one account lock it after the account's limit."""
+    user = make_user("staff")
+    with gunicorn(database_url, tmp_path, 5, RATELIMIT_STORAGE_URI=redis_url, TRUSTED_PROXIES="1",
+                  LOGIN_RATE_LIMIT="5 per minute", LOGIN_ACCOUNT_LIMIT="3 per 5 minutes") as browser:
+        token = browser.csrf("/masuk")
+        per_address = _concurrent_logins(
+            browser, [{"csrf_token": token, "username": f"tidak.ada{i}", "password": "salah-sekali-123"}
+                      for i in range(15)], [{"X-Forwarded-For": "203.0.113.7"}] * 15)
+        per_account = _concurrent_logins(
+            browser, [{"csrf_token": token, "username": user.username, "password": "salah-sekali-123"}] * 8,
+            [{"X-Forwarded-For": f"198.51.100.{i}"} for i in range(8)])
+        _, _, after = browser.request("POST", "/masuk", {"csrf_token": token, "username": user.username,
+                                                         "password": PASSWORD})
+    assert sorted(status for status, _ in per_address) == [422] * 5 + [429] * 10
+    wrong = [html for status, html in per_account if "Nama pengguna atau kata sandi salah." in html]
+    locked = [html for status, html in per_account if "Akun dikunci sementara" in html]
+    assert (len(wrong), len(wrong) + len(locked)) == (2, 8)  # the third failure locks, whoever sends it
+    assert "Akun dikunci sementara" in after  # the right password waits too

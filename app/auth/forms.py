@@ -3,7 +3,8 @@ from wtforms import HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import EqualTo, Regexp
 
 from ..core.access import ROLE_LABELS, ROLES
-from ..core.forms import length_between, max_length, password_rules, required, strip
+from ..core.forms import length_between, max_length, required, strip
+from .passwords import MIN_LENGTH, check_password
 
 
 class LoginForm(FlaskForm):
@@ -31,20 +32,26 @@ class UserForm(FlaskForm):
 
 class NewUserForm(UserForm):
     password = PasswordField("Kata sandi awal",
-                             description="Minimal 10 karakter, campuran huruf dan angka. "
+                             description=f"Minimal {MIN_LENGTH} karakter dan tidak mudah ditebak. "
                                          "Kosongkan untuk dibuatkan otomatis.",
                              render_kw={"autocomplete": "new-password"})
 
     def validate_password(self, field):
         """Empty is allowed (a password is generated); anything typed must follow the rules."""
         if field.data:
-            password_rules(self, field)
+            check_password(lambda form: [form.username.data, form.full_name.data])(self, field)
+
+
+def _own_words(_form) -> list[str]:
+    from flask_login import current_user
+
+    return [current_user.username, current_user.full_name] if current_user.is_authenticated else []
 
 
 class PasswordChangeForm(FlaskForm):
     current = PasswordField("Kata sandi sekarang", validators=[required()],
                             render_kw={"autocomplete": "current-password"})
-    new = PasswordField("Kata sandi baru", validators=[required(), password_rules],
+    new = PasswordField("Kata sandi baru", validators=[required(), check_password(_own_words)],
                         render_kw={"autocomplete": "new-password"})
     confirm = PasswordField("Ulangi kata sandi baru",
                             validators=[required(), EqualTo("new", message="Tidak sama dengan kata sandi baru.")],

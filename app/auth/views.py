@@ -1,5 +1,5 @@
-from flask import current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
 from ..core import audit
@@ -9,10 +9,12 @@ from ..core.htmx import render
 from ..core.pagination import paginate
 from ..core.scoping import get_or_404, scoped
 from ..core.security import is_safe_next
+from ..core.timeutil import to_wib
 from ..extensions import db, limiter
-from . import bp
+from . import bp, throttle
 from .forms import ConfirmForm, LoginForm, NewUserForm, PasswordChangeForm, UserFilterForm, UserForm
 from .models import User
+from .sessions import end_session, renew_session, start_session
 from .services import (AccountError, Wilayah, authenticate, change_password, create_user, note_login,
                        reset_password, set_active, update_user, wilayah_choices, wilayah_of)
 
@@ -28,29 +30,64 @@ def login():
         return redirect(url_for("main.home"))
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
-        user = authenticate(form.username.data, form.password.data)
-        if user is None:
-            form.password.errors.append("Nama pengguna atau kata sandi salah.")
-        elif not user.active:
-            form.password.errors.append("Akun ini dinonaktifkan. Hubungi admin kecamatan atau Dinas.")
-        else:
-            session.clear()  # a fresh session at login (no fixation)
-            session.permanent = True
-            login_user(user)
-            note_login(user)
-            db.session.commit()
+        error = _attempt_login(form)
+        if error is None:
             target = form.next.data
             return redirect(target if is_safe_next(target) else url_for("main.home"))
+        form.password.errors.append(error)
     status = 422 if form.is_submitted() else 200
     return render_template("auth/login.html", form=form), status
+
+
+def _locked_message(until) -> str:
+    return ("Terlalu banyak percobaan masuk yang gagal untuk akun ini. Akun dikunci sementara; "
+            f"coba lagi setelah pukul {to_wib(until):%H.%M} WIB.")
+
+
+def _attempt_login(form: LoginForm) -> str | None:
+    """Log in, or the message for the password field. Failures count per account (see throttle)."""
+    username = form.username.data
+    if until := throttle.locked_until(username):
+        return _locked_message(until)
+    user = authenticate(username, form.password.data)
+    if user is None:
+        if until := throttle.note_failure(username):
+            known = db.session.scalars(select(User).where(User.username == username.strip().lower())).first()
+            audit.record("user.login_locked", known, entity_type="app_user", changes={},
+                         summary=f"Akun {username.strip().lower()[:40]} dikunci sementara: terlalu banyak "
+                                 "kata sandi salah")
+            db.session.commit()
+            return _locked_message(until)
+        return "Nama pengguna atau kata sandi salah."
+    if not user.active:
+        return "Akun ini dinonaktifkan. Hubungi admin kecamatan atau Dinas."
+    throttle.clear(username)
+    start_session(user)
+    note_login(user)
+    db.session.commit()
+    return None
 
 
 @bp.post("/keluar")
 @login_required
 def logout():
-    logout_user()
-    session.clear()
+    end_session()
     flash("Anda sudah keluar.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/akun/keluar-semua")
+@login_required
+def logout_everywhere():
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        flash("Formulir tidak sah, coba lagi.", "error")
+        return redirect(url_for("auth.change_own_password"))
+    current_user.end_sessions()
+    audit.record("user.logout_everywhere", current_user, changes={}, summary="Keluar dari semua perangkat")
+    db.session.commit()
+    end_session()
+    flash("Anda sudah keluar dari semua perangkat.", "info")
     return redirect(url_for("auth.login"))
 
 
@@ -65,7 +102,7 @@ def change_own_password():
             getattr(form, err.field).errors.append(err.message)
         else:
             db.session.commit()
-            login_user(current_user)  # the session token changed with the password
+            renew_session(current_user)  # other sessions ended with the old token; this one gets a new id
             flash("Kata sandi sudah diganti.", "success")
             return redirect(url_for("main.home"))
     status = 422 if form.is_submitted() else 200

@@ -2,6 +2,8 @@
 from wtforms import DateField, IntegerField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
+from .timeutil import MAX_DATE, MIN_DATE, date_in_range
+
 REQUIRED = "Wajib diisi."
 
 
@@ -23,16 +25,6 @@ def length_between(lo: int, hi: int):
 
 def strip(value):
     return value.strip() if isinstance(value, str) else value
-
-
-def password_rules(_form, field) -> None:
-    value = field.data or ""
-    if len(value) < 10:
-        raise ValidationError("Kata sandi minimal 10 karakter.")
-    if len(value) > 128:
-        raise ValidationError("Kata sandi paling banyak 128 karakter.")
-    if value.isdigit() or value.isalpha():
-        raise ValidationError("Gunakan campuran huruf dan angka.")
 
 
 def add_error(form, field_name: str | None, message: str) -> None:
@@ -60,13 +52,17 @@ class WholeNumberField(IntegerField):
 
 
 class DateInputField(DateField):
-    """A date field whose parse error is Indonesian."""
+    """A date field whose parse error is Indonesian; a date outside 1900–2100 is a parse error too
+    (``data`` stays None), so no filter or service computes with year 1 or 9999."""
 
     def process_formdata(self, valuelist):
         try:
             super().process_formdata(valuelist)
         except ValueError:
             raise ValueError("Tanggal tidak sah; gunakan format hari-bulan-tahun dari kalender.") from None
+        if self.data is not None and not date_in_range(self.data):
+            self.data = None
+            raise ValueError(f"Tanggal di luar rentang; isi antara tahun {MIN_DATE.year} dan {MAX_DATE.year}.")
 
 
 class TimeInputField(TimeField):

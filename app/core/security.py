@@ -1,7 +1,9 @@
 """Security headers, the safe ``next`` redirect, the reverse proxy's forwarded headers, no NUL in input."""
 from urllib.parse import urlsplit
 
-from flask import abort, request
+from flask import abort, current_app, request
+
+from ..extensions import limiter
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -16,6 +18,12 @@ def is_safe_next(target: str | None) -> bool:
         return False
     parts = urlsplit(target)
     return not parts.scheme and not parts.netloc and all(ord(c) >= 32 for c in target)
+
+
+def public_lookup_limit():
+    """One limit per address shared by the public lookups (certificate and letter checks), so
+    that codes cannot be guessed by trying many quickly."""
+    return limiter.shared_limit(lambda: current_app.config["PUBLIC_LOOKUP_LIMIT"], scope="public-lookup")
 
 
 def register_security(app) -> None:
@@ -43,6 +51,7 @@ def register_security(app) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         if request.is_secure:  # over HTTPS (behind the proxy: see TRUSTED_PROXIES), stay on HTTPS
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        if response.mimetype == "text/html":
-            response.headers.setdefault("Cache-Control", "no-store")
+        if request.endpoint != "static":
+            # Pages, fragments, exports and PDFs carry personal data: no copy in any cache.
+            response.headers["Cache-Control"] = "no-store"
         return response

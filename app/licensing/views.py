@@ -5,10 +5,12 @@ from sqlalchemy.orm import joinedload
 
 from ..core import audit
 from ..core.access import ADMIN, MANAGER, STAFF, roles_required
+from ..core.converters import parse_id, parse_ids
 from ..core.forms import add_error
 from ..core.pagination import paginate
 from ..core.pdf import PAPERS, pdf_response, qr_svg, render_pdf
 from ..core.scoping import current_scope, get_or_404, scoped
+from ..core.security import public_lookup_limit
 from ..extensions import db
 from ..participants.models import Participant
 from ..participants.services import mask_name
@@ -18,6 +20,7 @@ from . import bp
 from .forms import CancelForm, LetterForm, LicenseForm
 from .models import LETTER_STATUSES, SkuLetter
 from .services import LicensingError, Signer, camat_signer, cancel_letter, find_letter, ready_clause, record_license, request_letter
+from .services import sku_kelurahan
 
 DESK = (ADMIN, STAFF)
 MAX_BATCH = 200
@@ -28,13 +31,13 @@ MAX_BATCH = 200
 def license_new(participant_id: int):
     participant = get_or_404(Participant, participant_id)
     form = LicenseForm()
-    kelurahan = db.session.scalars(select(Kelurahan).where(Kelurahan.kecamatan_id == participant.kecamatan_id)
-                                   .order_by(Kelurahan.name)).all()
-    form.kelurahan_id.choices = {"": "— pilih —", **{str(k.id): k.name for k in kelurahan}}
+    form.kelurahan_id.choices = {"": "— pilih —", **{
+        str(k.id): k.name if k.kecamatan_id == participant.kecamatan_id else f"{k.name} (Kec. {k.kecamatan.name})"
+        for k in sku_kelurahan(participant)}}
     if not form.is_submitted():
         form.kelurahan_id.data = str(participant.kelurahan_id)
     if form.validate_on_submit():
-        kel = int(form.kelurahan_id.data) if (form.kelurahan_id.data or "").isdigit() else None
+        kel = parse_id(form.kelurahan_id.data)
         try:
             record_license(participant, form.kind.data, form.number.data, form.issued_on.data, kel, current_user)
         except LicensingError as err:
@@ -129,6 +132,7 @@ def letters():
 
 
 @bp.get("/surat/<code>")
+@public_lookup_limit()
 def verify_letter(code: str):
     """Public: is this SKU request letter genuine? Number, date, kecamatan, masked name, status."""
     letter = find_letter(code)
@@ -147,8 +151,8 @@ def ready():
     kelurahan = db.session.scalars(scoped(select(Kelurahan).order_by(Kelurahan.name), Kelurahan, scope)).all()
     kel = request.args.get("kelurahan", "")
     stmt = scoped(select(Participant), Participant).options(joinedload(Participant.kelurahan)).where(ready_clause())
-    if kel.isdigit():
-        stmt = stmt.where(Participant.kelurahan_id == int(kel))
+    if (kelurahan_id := parse_id(kel)) is not None:
+        stmt = stmt.where(Participant.kelurahan_id == kelurahan_id)
     page = paginate(stmt.order_by(Participant.kelurahan_id, Participant.name_key), request.args.get("hal", 1))
     open_letters = {pid: number for pid, number in db.session.execute(
         select(SkuLetter.participant_id, SkuLetter.number).where(
@@ -162,7 +166,7 @@ def ready():
 @bp.post("/siap-izin/surat.pdf")
 @roles_required(*DESK)
 def ready_letters():
-    ids = [int(i) for i in request.form.getlist("participant_id") if i.isdigit()][:MAX_BATCH]
+    ids = parse_ids(request.form.getlist("participant_id"), MAX_BATCH)
     participants = db.session.scalars(scoped(select(Participant), Participant).where(
         Participant.id.in_(ids), ready_clause()).order_by(Participant.name_key)).all()
     if not participants:

@@ -9,6 +9,7 @@ from ..core.access import ADMIN, FACILITATOR, MANAGER, STAFF, roles_required
 from ..core.pagination import paginate
 from ..core.pdf import PAPERS, pdf_response, qr_svg, render_pdf
 from ..core.scoping import get_or_404, scoped
+from ..core.security import public_lookup_limit
 from ..extensions import db
 from ..participants.models import Participant
 from ..participants.services import mask_name
@@ -88,6 +89,7 @@ def certificate_register():
 
 
 @bp.get("/verifikasi/<code>")
+@public_lookup_limit()
 def verify(code: str):
     """Public: is this certificate genuine? Partly masked name, course, date and kecamatan only."""
     certificate = find_certificate(code)

@@ -71,3 +71,24 @@ def test_phone_width_has_no_horizontal_scroll(browser, live_server, make_user):
             assert overflow <= 0, f"{url} scrolls sideways by {overflow}px at 375px"
     finally:
         context.close()
+
+
+def test_a_cookie_saved_before_logout_opens_nothing_after_it(browser, page, live_server, make_user):
+    make_user("staff", username="desk.tebet")
+    browser_login(page, "desk.tebet", PASSWORD)
+    page.goto("/peserta")
+    expect(page.get_by_role("heading", name="Peserta", exact=True)).to_be_visible()
+    saved = page.context.cookies()
+    assert [c["name"] for c in saved] == ["session"] and saved[0]["httpOnly"]
+    page.get_by_role("button", name="Keluar").click()
+    expect(page.get_by_text("Anda sudah keluar.")).to_be_visible()
+
+    thief = browser.new_context(base_url=live_server, locale="id-ID")
+    try:
+        thief.add_cookies(saved)
+        other = thief.new_page()
+        other.goto("/peserta")
+        expect(other).to_have_url(f"{live_server}/masuk?next=%2Fpeserta")
+        expect(other.get_by_role("heading", name="Masuk")).to_be_visible()
+    finally:
+        thief.close()
