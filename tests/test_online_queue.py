@@ -3,7 +3,7 @@ from sqlalchemy import select
 
 from app.core.audit import AuditLog
 from app.extensions import db
-from app.participants.models import Participant, ParticipantStep, Sector
+from app.participants.models import OnlineResubmission, Participant, ParticipantStep, Sector
 from tests.conftest import csrf_from, kecamatan_by_code, post_form
 
 
@@ -47,11 +47,45 @@ def test_public_form_errors_and_consent(app, client):
     assert no_consent.status_code == 422 and "Centang persetujuan" in no_consent.get_data(as_text=True)
 
 
-def test_public_form_does_not_reveal_who_holds_a_nik(app, client, make_participant):
+def test_public_form_answers_the_same_for_a_registered_nik(app, client, make_participant, login_as):
+    """A POST must not tell whether a NIK is in the program: same status, same page, nothing leaked;
+    the possible duplicate waits, flagged, in the chosen office's queue."""
+    new = send_online(client, app, nik="3174015505959911")
     make_participant(nik="3174015505959905", name="Pemilik Asli")
-    response = send_online(client, app)
-    html = response.get_data(as_text=True)
-    assert response.status_code == 422 and "sudah terdaftar dalam program" in html and "Pemilik Asli" not in html
+    taken = send_online(client, app, nik="3174015505959905", name="Dewi Lestari")
+    assert (new.status_code, taken.status_code) == (302, 302)
+    assert new.headers["Location"] == taken.headers["Location"]
+    assert (client.get(new.headers["Location"]).get_data(as_text=True)
+            == client.get(taken.headers["Location"]).get_data(as_text=True))
+    only_nik = client.post("/daftar", data={"csrf_token": csrf_from(client, "/daftar"), "nik": "3174015505959905"})
+    html = only_nik.get_data(as_text=True)
+    assert only_nik.status_code == 422 and "sudah terdaftar" not in html and "Pemilik Asli" not in html
+    again = send_online(client, app, nik="3174015505959905", phone="0813-9999-0000")  # sent twice
+    assert again.status_code == 302
+    with app.app_context():
+        assert db.session.scalars(select(Participant.name).where(Participant.nik == "3174015505959905")).all() == [
+            "Pemilik Asli"]  # nothing overwritten, no second record
+        row = db.session.scalars(select(OnlineResubmission)).one()
+        assert (row.name, row.phone, row.times, row.handled_at) == ("Dewi Lestari", "+6281399990000", 2, None)
+    login_as("staff", kecamatan="31.74.01")
+    queue = client.get("/peserta/antrean").get_data(as_text=True)
+    assert "NIK sudah terdaftar" in queue and "Dewi Lestari" in queue and "2×" in queue
+    done = post_form(client, f"/peserta/antrean/nik-terdaftar/{row.id}/selesai", {}, token_url="/peserta/antrean")
+    assert done.status_code == 302
+    assert "NIK sudah terdaftar" not in client.get("/peserta/antrean").get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalars(select(OnlineResubmission.handled_at)).one() is not None
+
+
+def test_a_resubmission_is_seen_only_by_the_chosen_office(app, client, make_participant, login_as):
+    make_participant(nik="3174015505959905", name="Pemilik Asli")
+    send_online(client, app, nik="3174015505959905")
+    with app.app_context():
+        row_id = db.session.scalars(select(OnlineResubmission.id)).one()
+    login_as("staff", kecamatan="31.71.01")
+    assert "NIK sudah terdaftar" not in client.get("/peserta/antrean").get_data(as_text=True)
+    assert post_form(client, f"/peserta/antrean/nik-terdaftar/{row_id}/selesai", {},
+                     token_url="/peserta/antrean").status_code == 404
 
 
 def test_public_form_is_rate_limited(app, client):

@@ -166,3 +166,34 @@ class ParticipantStep(db.Model):
     @classmethod
     def scope_clause(cls, scope: Scope):
         return kecamatan_clause(cls.kecamatan_id, scope)
+
+
+class OnlineResubmission(db.Model):
+    """A public registration whose NIK is already in the program, kept for the chosen office's staff.
+
+    The public form answers it exactly like a new registration (it must not tell anyone whether a
+    NIK is registered); staff see it flagged in their online queue, next to the existing record.
+    One row per (existing participant, office): sending the form again updates it and reopens it.
+    """
+
+    __tablename__ = "online_resubmission"
+    __table_args__ = (UniqueConstraint("participant_id", "kecamatan_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"))
+    kecamatan_id: Mapped[int] = mapped_column(ForeignKey("kecamatan.id"), index=True)
+    name: Mapped[str] = mapped_column(String(150))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(120))
+    business_name: Mapped[str | None] = mapped_column(String(150))
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    times: Mapped[int] = mapped_column(default=1)
+    handled_at: Mapped[datetime | None]
+    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+    participant: Mapped[Participant] = relationship()
+    kecamatan: Mapped[Kecamatan] = relationship()
+
+    @classmethod
+    def scope_clause(cls, scope: Scope):
+        return kecamatan_clause(cls.kecamatan_id, scope)

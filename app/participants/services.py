@@ -18,7 +18,7 @@ from ..core.sequences import next_values
 from ..core.timeutil import today_wib, utcnow
 from ..extensions import db
 from ..regions.models import Kecamatan, Kelurahan
-from .models import DEFAULT_SECTORS, STAGES, Participant, ParticipantStep, Sector, name_key
+from .models import DEFAULT_SECTORS, STAGES, OnlineResubmission, Participant, ParticipantStep, Sector, name_key
 from .steps import STEP_BY_NUMBER
 
 MIN_AGE = 17
@@ -29,11 +29,13 @@ class RegistrationError(ValueError):
     """Field errors (``errors``: field -> message) and warnings that need a confirmation."""
 
     def __init__(self, errors: dict[str, str], needs_confirmation: dict[str, str] | None = None,
-                 duplicates: list | None = None):
+                 duplicates: list | None = None, existing=None, nik_taken: bool = False):
         super().__init__("; ".join(errors.values()))
         self.errors = errors
         self.needs_confirmation = needs_confirmation or {}
         self.duplicates = duplicates or []
+        self.existing = existing  # the participant who already has this NIK, when that is the problem
+        self.nik_taken = nik_taken or existing is not None  # (a concurrent insert: look it up after rollback)
 
 
 # --- Reference data ------------------------------------------------------------------------
@@ -205,6 +207,7 @@ def check_against_records(checked: Checked, reg: Registration, exclude_id: int |
         if other is not None and other.id != exclude_id:
             checked.errors["nik"] = (f"NIK ini sudah terdaftar di Kecamatan {other.kecamatan.name}. "
                                      "Buka data peserta tersebut; jangan mendaftarkan dua kali.")
+            checked.values["_existing"] = other
     if checked.values.get("birth_date") and checked.values["name"] and "nik" not in checked.errors:
         dups = near_duplicates(checked.values["name"], checked.values["birth_date"], checked.values["nik"],
                                exclude_id=exclude_id)
@@ -254,9 +257,9 @@ class StepOrderError(ValueError):
 
 
 def program_mode() -> str:
-    from ..settings.services import program_settings
+    from ..settings.services import current_program_settings
 
-    return program_settings().mode
+    return current_program_settings().mode
 
 
 def check_step_order(participant: Participant, step: int) -> None:
@@ -300,7 +303,8 @@ def record_step(participant: Participant, step: int, on: date, source: str, sour
 def _raise_if_invalid(checked: Checked, confirmed: set[str]) -> None:
     pending = {k: v for k, v in checked.confirmations.items() if k not in confirmed}
     if checked.errors or pending:
-        raise RegistrationError(checked.errors, pending, checked.values.get("_duplicates"))
+        raise RegistrationError(checked.errors, pending, checked.values.get("_duplicates"),
+                                checked.values.get("_existing"))
 
 
 def validate(reg: Registration, confirmed: set[str] = frozenset()) -> None:
@@ -325,13 +329,49 @@ def register(reg: Registration, kecamatan: Kecamatan, channel: str, user=None,
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError:
-        raise RegistrationError({"nik": "NIK ini baru saja didaftarkan oleh petugas lain. Cari NIK tersebut."}) from None
+        raise RegistrationError({"nik": "NIK ini baru saja didaftarkan oleh petugas lain. Cari NIK tersebut."},
+                                nik_taken=True) from None
     if participant.status == "active":
         _activate(participant, kecamatan)
     audit.record("participant.create", participant, changes=_creation_changes(participant),
                  user_id=getattr(user, "id", None),
                  summary=f"Pendaftaran {checked.nik_info.nik[:4]}… ({channel})")
     return participant
+
+
+def note_resubmission(existing: Participant, reg: Registration, kecamatan: Kecamatan) -> OnlineResubmission:
+    """A public registration with a NIK already in the program: flag it in ``kecamatan``'s queue.
+
+    Exactly once per (participant, office): the row is locked, or created under its unique key;
+    a repeat refreshes what was sent and reopens it."""
+    values = {"name": (reg.name or "").strip()[:150], "phone": normalize_phone((reg.phone or "").strip()),
+              "email": (reg.email or "").strip()[:120] or None,
+              "business_name": (reg.business_name or "").strip()[:150] or None}
+    key = (OnlineResubmission.participant_id == existing.id) & (OnlineResubmission.kecamatan_id == kecamatan.id)
+    row = db.session.scalars(select(OnlineResubmission).where(key).with_for_update()).first()
+    if row is None:
+        try:
+            with db.session.begin_nested():
+                row = OnlineResubmission(participant_id=existing.id, kecamatan_id=kecamatan.id, **values)
+                db.session.add(row)
+        except IntegrityError:
+            row = db.session.scalars(select(OnlineResubmission).where(key).with_for_update()).one()
+        else:
+            audit.record("participant.online_resubmission", row, kecamatan_id=kecamatan.id, changes={},
+                         summary="Pendaftaran daring dengan NIK yang sudah terdaftar")
+            return row
+    for k, v in values.items():
+        setattr(row, k, v)
+    row.times += 1
+    row.submitted_at, row.handled_at, row.handled_by_id = utcnow(), None, None
+    return row
+
+
+def close_resubmission(row: OnlineResubmission, user) -> None:
+    if row.handled_at is not None:
+        return
+    row.handled_at, row.handled_by_id = utcnow(), user.id
+    audit.record("participant.online_resubmission_done", row, changes={}, summary="Ditandai selesai")
 
 
 def _creation_changes(participant: Participant) -> dict:

@@ -2,16 +2,18 @@ from datetime import date
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..auth.forms import ConfirmForm
 from ..core import audit
 from ..core.access import roles_required
+from ..core.converters import parse_id
 from ..core.htmx import render
 from ..core.pagination import paginate
 from ..core.pdf import pdf_response, qr_svg, render_pdf
 from ..core.scoping import current_scope, get_or_404, scoped
-from ..core.timeutil import today_wib, utcnow
+from ..core.timeutil import parse_date, today_wib, utcnow
 from ..extensions import db
 from ..regions.models import Kecamatan, Kelurahan
 from ..regions.services import kecamatan_choices
@@ -19,11 +21,11 @@ from ..settings.services import letterhead_for
 from . import bp
 from .access import EDIT_ROLES, REGISTER_ROLES, VIEW_ROLES, sees_personal_data
 from .forms import FilterForm, MergeForm, ParticipantForm, RejectForm
-from .models import Participant
+from .models import OnlineResubmission, Participant
 from .queries import participant_query, utc_start_of_day
 from .steps import SOURCE_LABELS
-from .services import (Registration, RegistrationError, all_kelurahan, kelurahan_label, merge, nik_status,
-                       register, reject, sector_choices, steps_reached, timeline, update, verify)
+from .services import (Registration, RegistrationError, all_kelurahan, close_resubmission, kelurahan_label, merge,
+                       nik_status, register, reject, sector_choices, steps_reached, timeline, update, verify)
 
 
 # --- Helpers shared with the online and import views ---------------------------------------
@@ -34,7 +36,7 @@ def registration_from(form) -> Registration:
         nik=form.nik.data or "", name=form.name.data or "", birth_date=form.birth_date.data,
         gender=form.gender.data or None, phone=form.phone.data or "", email=form.email.data or "",
         address=form.address.data or "", kelurahan=form.kelurahan.data or "",
-        business_name=form.business_name.data or "", sector_id=int(sector) if sector and sector.isdigit() else None,
+        business_name=form.business_name.data or "", sector_id=parse_id(sector),
         stage=form.stage.data or "")
 
 
@@ -231,9 +233,8 @@ MAX_CARDS = 500
 @roles_required(*REGISTER_ROLES)
 def card_sheet():
     """A4 sheets of cards with cut lines: everyone active registered on the chosen day (default today)."""
-    try:
-        day = date.fromisoformat(request.args.get("tanggal", "")) if request.args.get("tanggal") else today_wib()
-    except ValueError:
+    day = parse_date(request.args["tanggal"]) if request.args.get("tanggal") else today_wib()
+    if day is None:
         abort(404)
     stmt = scoped(select(Participant), Participant).options(selectinload(Participant.kecamatan)).where(
         Participant.status == "active", Participant.verified_at >= utc_start_of_day(day),
@@ -247,6 +248,9 @@ def card_sheet():
 
 # --- Online queue --------------------------------------------------------------------------
 
+RESUBMISSIONS_SHOWN = 50
+
+
 @bp.get("/peserta/antrean")
 @roles_required(*EDIT_ROLES)
 def queue():
@@ -254,8 +258,29 @@ def queue():
         joinedload(Participant.kelurahan), joinedload(Participant.kecamatan)).where(
         Participant.status == "pending").order_by(Participant.registered_at.asc(), Participant.id.asc())
     page = paginate(stmt, request.args.get("hal", 1))
+    open_again = scoped(select(OnlineResubmission), OnlineResubmission).where(OnlineResubmission.handled_at.is_(None))
+    resubmissions = db.session.scalars(open_again.options(
+        joinedload(OnlineResubmission.participant).joinedload(Participant.kecamatan))
+        .order_by(OnlineResubmission.submitted_at.asc()).limit(RESUBMISSIONS_SHOWN)).all()
+    resubmission_total = db.session.scalar(select(func.count()).select_from(open_again.subquery()))
+    in_scope = set(db.session.scalars(scoped(select(Participant.id), Participant).where(
+        Participant.id.in_([r.participant_id for r in resubmissions])))) if resubmissions else set()
     return render("participants/queue.html", "participants/_queue_table.html", page=page,
-                  reject_form=RejectForm(), merge_form=MergeForm(), now=utcnow())
+                  reject_form=RejectForm(), merge_form=MergeForm(), now=utcnow(), resubmissions=resubmissions,
+                  resubmission_total=resubmission_total, in_scope=in_scope)
+
+
+@bp.post("/peserta/antrean/nik-terdaftar/<int:resubmission_id>/selesai")
+@roles_required(*EDIT_ROLES)
+def resubmission_done(resubmission_id: int):
+    row = get_or_404(OnlineResubmission, resubmission_id)
+    if not ConfirmForm().validate_on_submit():
+        flash("Formulir tidak sah, coba lagi.", "error")
+        return redirect(url_for("participants.queue"))
+    close_resubmission(row, current_user)
+    db.session.commit()
+    flash(f"Pendaftaran ulang {row.name} ditandai selesai.", "success")
+    return redirect(url_for("participants.queue"))
 
 
 @bp.post("/peserta/<int:participant_id>/verifikasi")

@@ -1,14 +1,15 @@
 """Public self-registration (no login): lands as pending in the chosen kecamatan's queue."""
 from flask import current_app, redirect, render_template, url_for
-from sqlalchemy import select
 
+from ..core.converters import parse_id
 from ..core.scoping import PROVINCE, Scope
 from ..extensions import db, limiter
 from ..regions.models import Kecamatan
 from ..regions.services import kecamatan_choices
 from . import bp
 from .forms import OnlineForm
-from .services import RegistrationError, all_kelurahan, kelurahan_label, register, validate
+from .services import (RegistrationError, all_kelurahan, find_by_nik, kelurahan_label, note_resubmission, register,
+                       validate)
 from .views import apply_errors, prepare_form, registration_from
 
 
@@ -24,8 +25,8 @@ def register_online():
     form.kecamatan_id.choices = {"": "— pilih —", **{str(k): v for k, v in kecamatan_choices(Scope(PROVINCE, kecamatan_ids=None))}}
     if form.validate_on_submit():
         kecamatan = None
-        if form.kecamatan_id.data and form.kecamatan_id.data.isdigit():
-            kecamatan = db.session.scalars(select(Kecamatan).where(Kecamatan.id == int(form.kecamatan_id.data))).first()
+        if (kecamatan_id := parse_id(form.kecamatan_id.data)) is not None:
+            kecamatan = db.session.get(Kecamatan, kecamatan_id)
         if kecamatan is None:
             form.kecamatan_id.errors = list(form.kecamatan_id.errors) + ["Pilih kantor kecamatan yang dituju."]
         if not form.agree.data:
@@ -41,9 +42,15 @@ def register_online():
                 return redirect(url_for("participants.online_done", kecamatan_id=kecamatan.id))
         except RegistrationError as err:
             db.session.rollback()
-            if "sudah terdaftar" in err.errors.get("nik", ""):
-                err.errors["nik"] = ("NIK ini sudah terdaftar dalam program. Hubungi kantor kecamatan Anda; "
-                                     "tidak perlu mendaftar lagi.")
+            if err.nik_taken:
+                # Never tell the public whether a NIK is registered: answer as for a new one and
+                # leave the possible duplicate, flagged, in the office's queue.
+                del err.errors["nik"]
+                existing = err.existing or find_by_nik("".join(c for c in form.nik.data or "" if c.isdigit()))
+                if not err.errors and kecamatan is not None and form.agree.data and existing is not None:
+                    note_resubmission(existing, registration_from(form), kecamatan)
+                    db.session.commit()
+                    return redirect(url_for("participants.online_done", kecamatan_id=kecamatan.id))
             apply_errors(form, err)
     status = 422 if form.is_submitted() else 200
     return render_template("participants/online.html", form=form, kelurahan=all_kelurahan(),
