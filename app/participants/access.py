@@ -1,5 +1,10 @@
 """Which roles do what with participants, and what they see of personal data."""
+from dataclasses import dataclass
+
+from flask_login import current_user
+
 from ..core.access import ADMIN, FACILITATOR, MANAGER, STAFF
+from ..core.formatting import mask_nik, mask_phone
 
 VIEW_ROLES = (ADMIN, MANAGER, STAFF)
 REGISTER_ROLES = (ADMIN, STAFF, FACILITATOR)
@@ -9,3 +14,31 @@ UNMASKED_ROLES = (ADMIN, STAFF)  # the desk needs the full NIK and phone; others
 
 def sees_personal_data(user) -> bool:
     return getattr(user, "role", None) in UNMASKED_ROLES
+
+
+@dataclass(frozen=True)
+class PersonalData:
+    """NIK and phone as one viewer sees them on every screen, PDF and export: in full for
+    UNMASKED_ROLES, masked for everyone else."""
+
+    full: bool
+
+    def nik(self, nik: str | None) -> str:
+        return (nik or "") if self.full else mask_nik(nik)
+
+    def phone(self, phone: str | None) -> str:
+        return (phone or "") if self.full else mask_phone(phone)
+
+
+def personal_data_for(user=None) -> PersonalData:
+    """The rule for ``user`` (default: the current user; nobody logged in sees masked data). Decided once,
+    so a streamed export need not touch the user again."""
+    return PersonalData(full=sees_personal_data(current_user if user is None else user))
+
+
+def shown_nik(nik: str | None, user=None) -> str:
+    return personal_data_for(user).nik(nik)
+
+
+def shown_phone(phone: str | None, user=None) -> str:
+    return personal_data_for(user).phone(phone)

@@ -1,10 +1,10 @@
 """The weekly report as XLSX (one sheet per level, numbers as numbers) and as CSV (every level)."""
-import csv
 import io
 import tempfile
 
 from flask import Response, send_file
 
+from ..core.spreadsheet import csv_writer, xlsx_append
 from ..participants.steps import STEPS
 from .figures import Figures, WeeklyReport
 
@@ -36,23 +36,23 @@ def report_xlsx(report: WeeklyReport) -> tempfile.SpooledTemporaryFile:
 
     workbook = Workbook(write_only=True)
     summary = workbook.create_sheet("Ringkasan")
-    summary.append([_title(report)])
-    summary.append([])
-    summary.append(["Langkah", "Nama", "Total s.d. minggu ini", "Baru minggu ini", "Minggu sebelumnya", "Perubahan"])
+    xlsx_append(summary, [_title(report)])
+    xlsx_append(summary, [])
+    xlsx_append(summary, ["Langkah", "Nama", "Total s.d. minggu ini", "Baru minggu ini", "Minggu sebelumnya", "Perubahan"])
     total = report.total
     for i, step in enumerate(STEPS):
-        summary.append([step.code, step.name, total.steps[i], total.new[i], total.prev[i], total.change[i]])
-    summary.append([])
-    summary.append(["P4 tahun ini", total.p4_year])
-    summary.append(["Target P4 tahunan", total.target])
-    summary.append(["Tanpa nomor HP", total.no_phone])
-    summary.append(["Langkah tidak berurutan", total.out_of_order])
-    summary.append(["Dugaan duplikat (nama + tanggal lahir)", total.duplicates])
+        xlsx_append(summary, [step.code, step.name, total.steps[i], total.new[i], total.prev[i], total.change[i]])
+    xlsx_append(summary, [])
+    xlsx_append(summary, ["P4 tahun ini", total.p4_year])
+    xlsx_append(summary, ["Target P4 tahunan", total.target])
+    xlsx_append(summary, ["Tanpa nomor HP", total.no_phone])
+    xlsx_append(summary, ["Langkah tidak berurutan", total.out_of_order])
+    xlsx_append(summary, ["Dugaan duplikat (nama + tanggal lahir)", total.duplicates])
     for level in [report.area.level] + list(report.levels):
         sheet = workbook.create_sheet(SHEET_TITLES[level])
-        sheet.append(columns())
+        xlsx_append(sheet, columns())
         for figures in ([total] if level == report.area.level else report.levels[level]):
-            sheet.append(row(figures))
+            xlsx_append(sheet, row(figures))
     handle = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
     workbook.save(handle)
     handle.seek(0)
@@ -66,7 +66,7 @@ def xlsx_response(handle, filename: str):
 def report_csv(report: WeeklyReport, filename: str) -> Response:
     buffer = io.StringIO()
     buffer.write("\ufeff")
-    writer = csv.writer(buffer)
+    writer = csv_writer(buffer)
     writer.writerow(["Tingkat"] + columns())
     writer.writerow([SHEET_TITLES[report.area.level]] + row(report.total))
     for level, rows in report.levels.items():
