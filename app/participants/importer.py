@@ -3,7 +3,9 @@
 Upload → the rows are kept in a private file under ``instance/imports`` → the user maps
 columns → a preview marks each bad row with its reason → the good rows are imported in one
 transaction. A NIK already registered is reported, never duplicated, so a second import of
-the same file adds no one.
+the same file adds no one. A file is bounded before it is parsed (:class:`ImportLimits`): a zip
+bomb is refused from its zip directory, rows are counted as they stream and reading stops at
+the first one past the limit.
 """
 import csv
 import io
@@ -11,6 +13,8 @@ import json
 import re
 import secrets
 import time
+import zipfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -19,6 +23,7 @@ from flask import current_app
 from sqlalchemy import insert, select
 
 from ..core.audit import AuditLog
+from ..core.formatting import angka
 from ..core.timeutil import today_wib, utcnow
 from ..extensions import db
 from ..regions.models import Kecamatan
@@ -26,8 +31,13 @@ from .models import STAGES, Participant, ParticipantStep, Sector, name_key
 from .services import (Registration, assign_reg_numbers, check_registration, jakarta_kecamatan_prefixes,
                        resolve_kelurahan)
 
+MB = 1024 * 1024
 MAX_ROWS = 20_000
+MAX_COLUMNS = 100
 MAX_CELL = 2_000
+MAX_ROW_CELLS = 2_000
+# openpyxl spends 10-40 µs on each cell of the sheet XML, empty or not: 500,000 keep a file under ~20 s.
+MAX_CELLS = 500_000
 
 TARGETS = {
     "nik": ("NIK", True),
@@ -67,6 +77,35 @@ class ImportFileError(ValueError):
     pass
 
 
+@dataclass(frozen=True)
+class ImportLimits:
+    """How much one import file may hold. Every bound is checked before the part it guards is parsed,
+    or while rows are read (reading stops at the first row past a limit), never after the fact.
+
+    ``unpacked_bytes`` bounds an XLSX's members together by their uncompressed sizes as the zip
+    directory states them (Python's zipfile never inflates a member past its stated size: the rest
+    fails its CRC), and the text kept from any file. A CSV is not compressed: its decoded text is never
+    longer than its bytes, so ``file_bytes`` bounds it.
+    """
+
+    file_bytes: int = 10 * MB        # the file as uploaded
+    unpacked_bytes: int = 50 * MB    # XLSX members uncompressed, together; the text kept from any file
+    ratio: int = 100                 # XLSX: uncompressed / compressed, for a member of RATIO_FLOOR or more
+    members: int = 500               # XLSX: files in the zip (a workbook from Excel has about a dozen)
+    rows: int = MAX_ROWS             # data rows, the header row not counted
+    columns: int = MAX_COLUMNS
+    row_cells: int = MAX_ROW_CELLS   # XLSX: cell elements in one row of the sheet XML, empty ones included
+    cells: int = MAX_CELLS           # XLSX: cell elements in the whole sheet XML, empty ones included
+
+    @classmethod
+    def from_config(cls, config) -> "ImportLimits":
+        """The defaults, with IMPORT_MAX_FILE_BYTES, IMPORT_MAX_UNPACKED_BYTES and IMPORT_MAX_ROWS from config."""
+        default = cls()
+        return cls(file_bytes=int(config.get("IMPORT_MAX_FILE_BYTES", default.file_bytes)),
+                   unpacked_bytes=int(config.get("IMPORT_MAX_UNPACKED_BYTES", default.unpacked_bytes)),
+                   rows=int(config.get("IMPORT_MAX_ROWS", default.rows)))
+
+
 def _key(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", (text or "").lower())
 
@@ -83,31 +122,76 @@ def _cell(value) -> str:
     return str(value).strip()[:MAX_CELL + 1]
 
 
-def read_table(filename: str, content: bytes) -> tuple[list[str], list[list[str]]]:
-    """Headers and rows of the first sheet; ImportFileError with an Indonesian message otherwise."""
+def _megabytes(n: int) -> str:
+    return f"{angka(round(n / MB, 1))} MB"
+
+
+def read_table(filename: str, content: bytes, limits: ImportLimits | None = None) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of the first sheet; ImportFileError with an Indonesian message otherwise.
+
+    Blank rows are skipped and trailing blank cells dropped; every row is padded to the widest one
+    (a column without a header is called 'Kolom N')."""
+    limits = limits or ImportLimits()
     name = (filename or "").lower()
     if not content:
         raise ImportFileError("Berkas kosong.")
+    if len(content) > limits.file_bytes:
+        raise ImportFileError(f"Berkas lebih besar dari {_megabytes(limits.file_bytes)}; bagi menjadi beberapa "
+                              "berkas lalu impor satu per satu.")
     if name.endswith(".csv"):
-        rows = _read_csv(content)
+        rows = _read_csv(content, limits)
     elif name.endswith(".xlsx"):
-        rows = _read_xlsx(content)
+        rows = _read_xlsx(content, limits)
     else:
         raise ImportFileError("Berkas harus berformat CSV atau XLSX (Excel).")
-    rows = [r for r in rows if any(c for c in r)]
     if not rows:
         raise ImportFileError("Berkas kosong: tidak ada judul kolom maupun data.")
-    headers, data = [h or f"Kolom {i + 1}" for i, h in enumerate(rows[0])], rows[1:]
+    width = max(len(r) for r in rows)
+    headers = [h or f"Kolom {i + 1}" for i, h in enumerate(rows[0] + [""] * (width - len(rows[0])))]
+    data = rows[1:]
     if not data:
         raise ImportFileError("Berkas hanya berisi judul kolom; tidak ada baris data.")
-    if len(data) > MAX_ROWS:
-        raise ImportFileError(f"Berkas berisi {len(data):,} baris; paling banyak {MAX_ROWS:,} baris sekali impor. "
-                              "Bagi menjadi beberapa berkas.".replace(",", "."))
-    width = len(headers)
-    return headers, [(r + [""] * width)[:width] for r in data]
+    return headers, [r + [""] * (width - len(r)) for r in data]
 
 
-def _read_csv(content: bytes) -> list[list[str]]:
+def _too_many_rows(limits: ImportLimits) -> ImportFileError:
+    return ImportFileError(f"Berkas berisi lebih dari {angka(limits.rows)} baris data; paling banyak "
+                           f"{angka(limits.rows)} baris sekali impor. Bagi menjadi beberapa berkas.")
+
+
+def _collect(rows: Iterable[Sequence], limits: ImportLimits) -> list[list[str]]:
+    """The non-blank rows as text (the header first), read one at a time: the first row past a limit
+    (rows, columns, text, or blank rows) ends the reading with ImportFileError; the rest is never read."""
+    kept: list[list[str]] = []
+    text = scanned = 0
+    max_scanned = 5 * (limits.rows + 1)
+    for row in rows:
+        scanned += 1
+        if scanned > max_scanned:
+            raise ImportFileError(f"Berkas berisi lebih dari {angka(max_scanned)} baris, termasuk baris kosong. "
+                                  "Hapus baris kosong di bawah data, atau bagi menjadi beberapa berkas.")
+        if row.count(None) + row.count("") == len(row):
+            continue
+        width = len(row)
+        while width and (row[width - 1] is None or (isinstance(row[width - 1], str) and not row[width - 1].strip())):
+            width -= 1
+        if width == 0:
+            continue
+        if width > limits.columns:
+            raise ImportFileError(f"Baris {scanned} berisi lebih dari {angka(limits.columns)} kolom; simpan ulang "
+                                  "berkas hanya dengan kolom data peserta.")
+        cells = [_cell(c) for c in row[:width]]
+        if len(kept) > limits.rows:
+            raise _too_many_rows(limits)
+        text += sum(map(len, cells))
+        if text > limits.unpacked_bytes:
+            raise ImportFileError(f"Isi berkas lebih dari {_megabytes(limits.unpacked_bytes)} teks; bagi menjadi "
+                                  "beberapa berkas.")
+        kept.append(cells)
+    return kept
+
+
+def _read_csv(content: bytes, limits: ImportLimits) -> list[list[str]]:
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             text = content.decode(encoding)
@@ -123,21 +207,97 @@ def _read_csv(content: bytes) -> list[list[str]]:
     except csv.Error:
         dialect = csv.excel
     try:  # newline="": rows may end in \r\n, \n or a lone \r (CSV saved on an old Mac)
-        return [[_cell(c) for c in row] for row in csv.reader(io.StringIO(text, newline=""), dialect)]
+        return _collect(csv.reader(io.StringIO(text, newline=""), dialect), limits)
     except csv.Error as err:  # e.g. a field beyond the csv module's size limit
         raise ImportFileError("Berkas CSV tidak dapat dibaca; simpan ulang dari Excel sebagai CSV.") from err
 
 
-def _read_xlsx(content: bytes) -> list[list[str]]:
+XLSX_UNREADABLE = "Berkas XLSX tidak dapat dibaca; simpan ulang dari Excel sebagai .xlsx."
+RATIO_FLOOR = MB
+# A start tag of the sheet XML, with or without a namespace prefix: a row, a cell, a cell's value.
+_SHEET_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,30}:)?(row|c|v|is)(?=[\s/>])")
+
+
+def _check_zip(content: bytes, limits: ImportLimits) -> None:
+    """Refuse an XLSX by its zip directory alone (nothing is inflated): too many members, too large
+    together once unpacked, or one member that inflates far more than a spreadsheet does (a zip bomb)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            members = archive.infolist()
+    except Exception:  # not a zip, or a damaged directory
+        raise ImportFileError(XLSX_UNREADABLE) from None
+    if len(members) > limits.members:
+        raise ImportFileError(f"Berkas XLSX ini berisi {angka(len(members))} bagian; berkas dari Excel hanya "
+                              "belasan. Simpan ulang dari Excel sebagai .xlsx.")
+    total = sum(m.file_size for m in members)
+    if total > limits.unpacked_bytes:
+        raise ImportFileError(f"Berkas XLSX ini menjadi {_megabytes(total)} setelah dibuka; paling besar "
+                              f"{_megabytes(limits.unpacked_bytes)}. Berkas ini rusak atau terlalu besar: bagi "
+                              "menjadi beberapa berkas, atau simpan ulang dari Excel.")
+    for member in members:
+        if member.file_size >= RATIO_FLOOR and member.file_size > limits.ratio * max(member.compress_size, 1):
+            raise ImportFileError(f"Berkas XLSX ini tidak wajar: satu bagiannya memuai "
+                                  f"{angka(member.file_size // max(member.compress_size, 1))} kali saat dibuka. "
+                                  "Simpan ulang dari Excel sebagai .xlsx.")
+
+
+def _check_sheet_xml(source, limits: ImportLimits) -> None:
+    """Count the sheet XML's rows that hold a value and its cells (per row and in all), streaming it in
+    1 MB chunks before any XML is parsed: openpyxl builds a whole row in memory and parses every cell."""
+    rows = cells = total = 0
+    has_value = False
+    pending = b""
+    while True:
+        chunk = source.read(MB)
+        data = pending + chunk
+        end = len(data) if not chunk else max(0, len(data) - 64)  # a tag starting before `end` is whole
+        for match in _SHEET_TAG.finditer(data):
+            if match.start() >= end:
+                break
+            tag = match.group(1)
+            if tag == b"row":
+                rows, has_value, cells = rows + has_value, False, 0
+            elif tag == b"c":
+                cells += 1
+                total += 1
+                if total > limits.cells:
+                    raise ImportFileError(f"Lembar kerja berisi lebih dari {angka(limits.cells)} sel (termasuk sel "
+                                          "kosong yang diformat); bagi menjadi beberapa berkas, atau simpan ulang "
+                                          "hanya dengan kolom dan baris data peserta.")
+                if cells > limits.row_cells:
+                    raise ImportFileError(f"Baris ke-{angka(rows + 1)} lembar kerja berisi lebih dari "
+                                          f"{angka(limits.row_cells)} sel; simpan ulang berkas hanya dengan "
+                                          "kolom data peserta.")
+            else:
+                has_value = True
+        if rows > limits.rows + 1:  # the header row and the data rows
+            raise _too_many_rows(limits)
+        pending = data[end:]
+        if not chunk:
+            break
+    if rows + has_value > limits.rows + 1:
+        raise _too_many_rows(limits)
+
+
+def _read_xlsx(content: bytes, limits: ImportLimits) -> list[list[str]]:
     from openpyxl import load_workbook
 
+    _check_zip(content, limits)
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds for a damaged or foreign file
-        raise ImportFileError("Berkas XLSX tidak dapat dibaca; simpan ulang dari Excel sebagai .xlsx.") from None
+        raise ImportFileError(XLSX_UNREADABLE) from None
     try:
         sheet = workbook.worksheets[0]
-        return [[_cell(c) for c in row] for row in sheet.iter_rows(values_only=True)]
+        with sheet._get_source() as source:  # the sheet XML as a stream (openpyxl's read-only worksheet)
+            _check_sheet_xml(source, limits)
+        sheet.reset_dimensions()  # never trust the stated size: cells are padded up to it
+        # One column more than allowed, so that a wider row is seen and refused, not cut.
+        return _collect(sheet.iter_rows(max_col=limits.columns + 1, values_only=True), limits)
+    except ImportFileError:
+        raise
+    except Exception:  # damage found while reading: bad XML, a member failing its CRC
+        raise ImportFileError(XLSX_UNREADABLE) from None
     finally:
         workbook.close()
 

@@ -1,21 +1,21 @@
 """Import screens: upload, map columns, preview, import; and the template file."""
-import csv
 import io
 
-from flask import abort, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..core import audit
 from ..core.access import roles_required
 from ..core.scoping import get_or_404
+from ..core.spreadsheet import csv_writer, xlsx_append
 from ..extensions import db
 from ..regions.models import Kecamatan
 from ..regions.services import kecamatan_choices
 from . import bp
 from .access import EDIT_ROLES
 from .forms import ImportUploadForm
-from .importer import (TARGETS, TEMPLATE_EXAMPLE, TEMPLATE_HEADERS, ImportFileError, check_rows, discard_upload,
-                       guess_mapping, import_rows, load_upload, read_table, save_upload)
+from .importer import (TARGETS, TEMPLATE_EXAMPLE, TEMPLATE_HEADERS, ImportFileError, ImportLimits, check_rows,
+                       discard_upload, guess_mapping, import_rows, load_upload, read_table, save_upload)
 from .views import needs_kecamatan_choice, registering_kecamatan
 
 PREVIEW_BAD_ROWS = 500
@@ -26,21 +26,22 @@ PREVIEW_BAD_ROWS = 500
 def import_upload():
     form = ImportUploadForm()
     form.kecamatan_id.choices = {"": "— pilih —", **{str(k): v for k, v in kecamatan_choices()}}
+    limits = ImportLimits.from_config(current_app.config)
     if form.validate_on_submit():
         upload = form.file.data
         kecamatan = registering_kecamatan(form)
         if not upload or not getattr(upload, "filename", ""):
             form.file.errors = list(form.file.errors) + ["Pilih berkas CSV atau XLSX."]
         elif kecamatan is not None:
-            try:
-                headers, rows = read_table(upload.filename, upload.read())
+            try:  # one byte past the limit is enough to refuse; the rest of the file is never read
+                headers, rows = read_table(upload.filename, upload.stream.read(limits.file_bytes + 1), limits)
             except ImportFileError as err:
                 form.file.errors = list(form.file.errors) + [str(err)]
             else:
                 token = save_upload(current_user.id, kecamatan.id, upload.filename, headers, rows)
                 return redirect(url_for("participants.import_map", token=token))
     status = 422 if form.is_submitted() else 200
-    return render_template("participants/import_upload.html", form=form,
+    return render_template("participants/import_upload.html", form=form, limits=limits,
                            choose_kecamatan=needs_kecamatan_choice()), status
 
 
@@ -110,7 +111,7 @@ def import_commit(token: str):
 def import_template(fmt: str):
     if fmt == "csv":
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = csv_writer(buffer)
         writer.writerow(TEMPLATE_HEADERS)
         writer.writerow(TEMPLATE_EXAMPLE)
         response = make_response("\ufeff" + buffer.getvalue())
@@ -121,8 +122,8 @@ def import_template(fmt: str):
         workbook = Workbook()
         sheet = workbook.active
         sheet.title = "Peserta"
-        sheet.append(TEMPLATE_HEADERS)
-        sheet.append(TEMPLATE_EXAMPLE)
+        xlsx_append(sheet, TEMPLATE_HEADERS)
+        xlsx_append(sheet, TEMPLATE_EXAMPLE)
         for column in ("A", "C"):
             for cell in sheet[column]:
                 cell.number_format = "@"  # NIK and phone as text, not numbers
