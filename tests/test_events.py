@@ -3,6 +3,7 @@ import io
 import threading
 from datetime import timedelta
 
+import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -86,7 +87,7 @@ def test_signup_window_and_duplicates(app, make_participant):
 def test_attending_completes_p5_and_undo_removes_it(app, client, login_as, make_participant):
     set_mode(app, "bebas")
     login_as("staff")
-    event_id = make_event(app)
+    event_id = make_event(app, closes_in=0)  # the event is today: attendance can be recorded
     (pid,) = people(make_participant, 1)
     post_form(client, f"/acara/{event_id}/daftar", {"participant_id": str(pid)}, token_url=f"/acara/{event_id}")
     with app.app_context():
@@ -301,7 +302,7 @@ def test_event_checkin_by_number(app, client, login_as, make_participant):
 
     set_mode(app, "bebas")
     login_as("staff")
-    event_id = make_event(app, booths=1)
+    event_id = make_event(app, booths=1, closes_in=0)
     a, b = people(make_participant, 2)
     for pid in (a, b):
         post_form(client, f"/acara/{event_id}/daftar", {"participant_id": str(pid)}, token_url=f"/acara/{event_id}")
@@ -463,7 +464,7 @@ def test_phone_attendance_roster(app, client, login_as, make_participant):
 
     set_mode(app, "bebas")
     login_as("staff")
-    event_id = make_event(app, booths=2)
+    event_id = make_event(app, booths=2, closes_in=0)
     a, b = people(make_participant, 2)
     post_form(client, f"/acara/{event_id}/daftar", {"participant_id": [str(a), str(b)]}, token_url=f"/acara/{event_id}")
     url = f"/acara/{event_id}/kehadiran"
@@ -483,7 +484,7 @@ def test_attendance_in_sequential_mode_needs_p4(app, client, login_as, make_part
 
     set_mode(app, "berurutan")
     login_as("staff")
-    event_id = make_event(app, booths=1)
+    event_id = make_event(app, booths=1, closes_in=0)
     (a,) = people(make_participant, 1)
     post_form(client, f"/acara/{event_id}/daftar", {"participant_id": str(a)}, token_url=f"/acara/{event_id}")
     url = f"/acara/{event_id}/kehadiran"
@@ -512,3 +513,153 @@ def test_kota_manager_organises_a_kota_wide_event(app, client, login_as, make_pa
     post_form(client, f"/acara/{event_id}/daftar", {"participant_id": str(tebet)}, token_url=f"/acara/{event_id}")
     html = client.get(f"/acara/{event_id}").get_data(as_text=True)
     assert "Orang Tebet" in html and "Peserta se-kota/kabupaten" in html and "Ubah acara" in html
+
+
+# --- Attendance: the organiser only, from the event's first day --------------------------------
+
+def _wide_event(app, reach: str, starts_in: int = 0) -> int:
+    """A kota- or province-wide bazaar hosted by Tebet (31.74.01); sign-ups open today."""
+    day = today_wib()
+    with app.app_context():
+        event = create_event("bazar", f"Bazar {reach}", kecamatan_by_code("31.74.01"), "Lapangan Tebet",
+                             day + timedelta(days=starts_in), day + timedelta(days=starts_in), 10, day,
+                             day + timedelta(days=starts_in), None, reach=reach)
+        db.session.commit()
+        return event.id
+
+
+def _confirmed(app, event_id: int, participant_id: int) -> int:
+    with app.app_context():
+        signup_ = sign_up(event_id, db.session.get(Participant, participant_id), None)
+        db.session.commit()
+        return signup_.id
+
+
+def _nothing_recorded(app, signup_id: int, participant_id: int) -> None:
+    from app.core.audit import AuditLog
+
+    with app.app_context():
+        assert db.session.get(Signup, signup_id).attended is False
+        assert 5 not in set(db.session.scalars(select(ParticipantStep.step).where(
+            ParticipantStep.participant_id == participant_id)))
+        assert db.session.scalars(select(AuditLog).where(AuditLog.action == "signup.attended")).first() is None
+
+
+NOT_ORGANISER_TEXT = "hanya dapat dicatat oleh penyelenggaranya, Kecamatan Tebet"
+
+
+
+@pytest.mark.parametrize("reach,kecamatan,nik", [("kota", "31.74.02", "3174021708859901"),
+                                                  ("province", "31.71.06", "3171061708859901")])
+def test_another_kecamatan_cannot_record_attendance_at_a_wide_event(app, client, make_user, make_participant,
+                                                                     reach, kecamatan, nik):
+    """Setiabudi (same kota) or Menteng (another kota) see their own participant at Tebet's event, but the
+    attendance is Tebet's to record: no button for them, and every channel answers 403 writing nothing."""
+    from tests.conftest import csrf_from
+
+    set_mode(app, "bebas")
+    event_id = _wide_event(app, reach)
+    guest = make_participant(kecamatan=kecamatan, nik=nik, name="Pedagang Tamu")
+    signup_id = _confirmed(app, event_id, guest)
+    with app.app_context():
+        reg_number = db.session.get(Participant, guest).reg_number
+    make_user("staff", kecamatan=kecamatan, username="staf.tamu")
+    login(client, "staf.tamu")
+    page = client.get(f"/acara/{event_id}").get_data(as_text=True)
+    assert "Pedagang Tamu" in page and f"/acara/daftar/{signup_id}/hadir" not in page
+    assert "Tandai hadir" not in page and "Kehadiran (ponsel)" not in page
+    token = csrf_from(client, f"/acara/{event_id}")
+    refused = client.post(f"/acara/daftar/{signup_id}/hadir", data={"csrf_token": token, "hadir": "1"})
+    assert refused.status_code == 403 and NOT_ORGANISER_TEXT in refused.get_data(as_text=True)
+    htmx = {"HX-Request": "true", "X-CSRFToken": token}
+    for response in (client.get(f"/acara/{event_id}/kehadiran"),
+                     client.post(f"/acara/{event_id}/kehadiran/{signup_id}", data={"hadir": "1"}, headers=htmx),
+                     client.get(f"/acara/{event_id}/check-in"),
+                     client.post(f"/acara/{event_id}/check-in", data={"reg_number": reg_number}, headers=htmx)):
+        assert response.status_code == 403 and NOT_ORGANISER_TEXT in response.get_data(as_text=True)
+    _nothing_recorded(app, signup_id, guest)
+    # The organiser, on the day, records it for the guest too.
+    organiser = app.test_client()
+    make_user("staff", kecamatan="31.74.01", username="staf.tebet")
+    login(organiser, "staf.tebet")
+    page = organiser.get(f"/acara/{event_id}").get_data(as_text=True)
+    assert f"/acara/daftar/{signup_id}/hadir" in page
+    done = organiser.post(f"/acara/daftar/{signup_id}/hadir",
+                          data={"csrf_token": csrf_from(organiser, f"/acara/{event_id}"), "hadir": "1"})
+    assert done.status_code == 302
+    with app.app_context():
+        assert db.session.get(Signup, signup_id).attended is True
+        assert 5 in set(db.session.scalars(select(ParticipantStep.step).where(ParticipantStep.participant_id == guest)))
+
+
+def test_the_sudin_of_the_hosting_kota_records_attendance(app, client, login_as, make_participant):
+    """A kota-wide event organised by the Sudin: its manager covers the hosting office."""
+    set_mode(app, "bebas")
+    event_id = _wide_event(app, "kota")
+    (pid,) = people(make_participant, 1)
+    signup_id = _confirmed(app, event_id, pid)
+    login_as("manager", kota="31.74")
+    url = f"/acara/{event_id}/kehadiran"
+    assert "Hadir: Pedagang 00" in client.get(url).get_data(as_text=True)
+    from tests.conftest import csrf_from
+
+    ok = client.post(f"{url}/{signup_id}", data={"hadir": "1"},
+                     headers={"HX-Request": "true", "X-CSRFToken": csrf_from(client, url)})
+    assert ok.status_code == 200 and "is-hadir" in ok.get_data(as_text=True)
+
+
+def test_attendance_before_the_first_day_is_refused_on_every_channel(app, client, login_as, make_participant):
+    """The organiser, the day before: no buttons, the date named, every POST refused, nothing written."""
+    from tests.conftest import csrf_from
+
+    set_mode(app, "bebas")
+    login_as("staff")
+    event_id = make_event(app, booths=2, closes_in=1)  # sign-ups today, the event tomorrow
+    (pid,) = people(make_participant, 1)
+    signup_id = _confirmed(app, event_id, pid)
+    with app.app_context():
+        event = db.session.get(Event, event_id)
+        reg_number = db.session.get(Participant, pid).reg_number
+        from app.core.formatting import tanggal
+
+        first_day = tanggal(event.starts_on, weekday=True)
+    too_early = f"Kehadiran baru dapat dicatat mulai hari pertama acara, {first_day}."
+    detail = client.get(f"/acara/{event_id}").get_data(as_text=True)
+    assert too_early in detail and f"/acara/daftar/{signup_id}/hadir" not in detail
+    flashed = post_form(client, f"/acara/daftar/{signup_id}/hadir", {"hadir": "1"}, token_url=f"/acara/{event_id}",
+                        follow_redirects=True)
+    assert too_early in flashed.get_data(as_text=True)
+    roster = client.get(f"/acara/{event_id}/kehadiran").get_data(as_text=True)
+    assert too_early in roster and "Hadir: Pedagang 00" not in roster
+    checkin_page = client.get(f"/acara/{event_id}/check-in").get_data(as_text=True)
+    assert too_early in checkin_page and 'id="checkin-form"' not in checkin_page
+    htmx = {"HX-Request": "true", "X-CSRFToken": csrf_from(client, f"/acara/{event_id}")}
+    mark = client.post(f"/acara/{event_id}/kehadiran/{signup_id}", data={"hadir": "1"}, headers=htmx)
+    assert mark.status_code == 422 and too_early in mark.get_data(as_text=True)
+    assert "Hadir: Pedagang 00" not in mark.get_data(as_text=True)
+    scan = client.post(f"/acara/{event_id}/check-in", data={"reg_number": reg_number}, headers=htmx)
+    assert scan.status_code == 422 and too_early in scan.get_data(as_text=True)
+    _nothing_recorded(app, signup_id, pid)
+
+
+def test_the_first_day_is_the_boundary(app, make_user, make_participant):
+    """The service rule itself: refused the day before the first day, allowed on it and after."""
+    from app.auth.models import User
+    from app.events.services import NOT_ORGANISER, TOO_EARLY, attendance_refusal, set_attended
+
+    set_mode(app, "bebas")
+    event_id = make_event(app, closes_in=1)
+    (pid,) = people(make_participant, 1)
+    signup_id = _confirmed(app, event_id, pid)
+    desk, other = make_user("staff"), make_user("staff", kecamatan="31.74.02")
+    with app.app_context():
+        event = db.session.get(Event, event_id)
+        scope = db.session.get(User, desk.id).scope()
+        first = event.starts_on
+        assert attendance_refusal(event, scope, today=first - timedelta(days=1)).code == TOO_EARLY
+        assert attendance_refusal(event, scope, today=first) is None
+        assert attendance_refusal(event, scope, today=event.ends_on + timedelta(days=3)) is None
+        assert attendance_refusal(event, db.session.get(User, other.id).scope(), today=first).code == NOT_ORGANISER
+        set_attended(db.session.get(Signup, signup_id), True, scope, today=first)
+        db.session.commit()
+        assert db.session.get(Signup, signup_id).attended is True

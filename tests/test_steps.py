@@ -1,5 +1,6 @@
 """P3–P7 and the step-order rule: visits, licences, SKU letters, reports, capital."""
 import io
+import re
 import threading
 from datetime import timedelta
 
@@ -325,3 +326,57 @@ def test_licence_without_a_date_says_so(app, client, login_as, make_participant)
     url = f"/peserta/{pid}/izin"
     response = post_form(client, url, {"kind": "iumk", "number": "IUMK-9", "issued_on": ""}, token_url=url)
     assert response.status_code == 422 and "Tanggal terbit wajib diisi." in response.get_data(as_text=True)
+
+
+def _kelurahan_id(app, code):
+    from app.regions.models import Kelurahan
+
+    with app.app_context():
+        return db.session.scalars(select(Kelurahan.id).where(Kelurahan.code == code)).one()
+
+
+def test_sku_kelurahan_must_lie_within_the_participants_scope(app, client, login_as, make_participant):
+    """The form offers the participant's kecamatan's kelurahan (and their own); any other id is refused
+    next to the field and nothing is saved."""
+    set_mode(app, "bebas")
+    login_as("staff")
+    pid = make_participant()  # Tebet, living in Tebet Timur
+    url = f"/peserta/{pid}/izin"
+    form = client.get(url).get_data(as_text=True)
+    select_html = re.search(r'<select id="kelurahan_id"[^>]*>(.*?)</select>', form, re.S).group(1)
+    offered = re.findall(r'<option[^>]* value="(\d+)"', select_html)
+    assert sorted(offered) == sorted(str(_kelurahan_id(app, f"31.74.01.100{n}")) for n in range(1, 8))
+    assert "Setia Budi" not in select_html and "Cikini" not in select_html
+    base = {"kind": "sku", "number": "5/SKU/2026", "issued_on": today_wib().isoformat()}
+    for outside in (str(_kelurahan_id(app, "31.74.02.1001")), str(_kelurahan_id(app, "31.71.06.1003")), "999999"):
+        response = post_form(client, url, {**base, "kelurahan_id": outside}, token_url=url)
+        html = response.get_data(as_text=True)
+        error = re.search(r'<p class="error" id="kelurahan_id-error">(.*?)</p>', html, re.S)
+        assert response.status_code == 422 and error
+        assert "Kelurahan penerbit SKU harus di Kecamatan Tebet atau kelurahan domisili peserta" in error.group(1)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(License)) == 0
+        assert db.session.scalar(select(func.count()).select_from(AuditLog).where(
+            AuditLog.action == "license.create")) == 0
+    assert steps_of(app, pid) == [1]
+    inside = post_form(client, url, {**base, "kelurahan_id": str(_kelurahan_id(app, "31.74.01.1007"))}, token_url=url)
+    assert inside.status_code == 302 and steps_of(app, pid) == [1, 4]
+
+
+def test_sku_from_the_kelurahan_a_participant_lives_in_elsewhere(app, client, login_as, make_participant):
+    """Registered at Tebet while living in Setiabudi's Karet: that kelurahan is offered (named with its
+    kecamatan) and accepted; Setiabudi's other kelurahan are not."""
+    set_mode(app, "bebas")
+    login_as("staff")
+    pid = make_participant(kelurahan="31.74.02.1004")
+    url = f"/peserta/{pid}/izin"
+    karet = str(_kelurahan_id(app, "31.74.02.1004"))
+    form = client.get(url).get_data(as_text=True)
+    assert re.search(rf'<option selected value="{karet}">Karet \(Kec. Setiabudi\)</option>', form)
+    assert "Karet Kuningan" not in form
+    base = {"kind": "sku", "number": "9/SKU/2026", "issued_on": today_wib().isoformat()}
+    other = post_form(client, url, {**base, "kelurahan_id": str(_kelurahan_id(app, "31.74.02.1003"))}, token_url=url)
+    assert other.status_code == 422 and "harus di Kecamatan Tebet" in other.get_data(as_text=True)
+    assert post_form(client, url, {**base, "kelurahan_id": karet}, token_url=url).status_code == 302
+    with app.app_context():
+        assert db.session.scalars(select(License.kelurahan_id)).one() == int(karet)

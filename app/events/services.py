@@ -6,6 +6,9 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import joinedload
 
 from ..core import audit
+from ..core.access import ADMIN, MANAGER, STAFF
+from ..core.formatting import tanggal
+from ..core.scoping import Scope
 from ..core.timeutil import today_wib, utcnow
 from ..extensions import db
 from ..participants.models import Participant, ParticipantStep
@@ -14,13 +17,20 @@ from .models import KINDS, REACHES, Event, EventQuota, Signup
 
 
 class EventError(ValueError):
-    """A rule broken; ``errors`` lists (field, message) when several fields are wrong."""
+    """A rule broken; ``errors`` lists (field, message) when several fields are wrong; ``code`` names the
+    refusals a view answers differently (NOT_ORGANISER: 403)."""
 
-    def __init__(self, message: str, field: str | None = None, errors: list | None = None):
+    def __init__(self, message: str, field: str | None = None, errors: list | None = None, code: str | None = None):
         super().__init__(message)
         self.message = message
         self.field = field
         self.errors = errors or [(field, message)]
+        self.code = code
+
+
+# Who organises events: a kecamatan desk, or a Sudin/Dinas manager for a larger event.
+ORGANISER_ROLES = (ADMIN, MANAGER, STAFF)
+NOT_ORGANISER, TOO_EARLY = "not_organiser", "too_early"
 
 
 def create_event(kind, name, kecamatan, venue, starts_on, ends_on, booths, opens, closes, user,
@@ -185,8 +195,29 @@ def cancel(signup: Signup, reason: str) -> Signup | None:
     return None
 
 
-def set_attended(signup: Signup, attended: bool) -> None:
-    """Attending a market event completes P5 (the first one); undoing removes it again."""
+def attendance_refusal(event: Event, by: Scope, today: date | None = None) -> EventError | None:
+    """Why ``by`` may not record attendance at ``event`` (today, WIB), or None when they may.
+
+    The one rule for every channel (the sign-up list, the phone roster, QR/number check-in) and for the
+    pages that offer it: attendance is recorded by the organiser only (an organising role whose region
+    holds the organising office: that kecamatan's desk, its kota's Sudin, the Dinas), never by the other
+    kecamatan whose participants joined a kota- or province-wide event; and only from the event's first
+    day on, marking or unmarking alike."""
+    if by.role not in ORGANISER_ROLES or not event.organised_by(by):
+        return EventError(f"Kehadiran di {event.name} hanya dapat dicatat oleh penyelenggaranya, "
+                          f"Kecamatan {event.kecamatan.name}.", code=NOT_ORGANISER)
+    if (today or today_wib()) < event.starts_on:
+        return EventError(f"Kehadiran baru dapat dicatat mulai hari pertama acara, "
+                          f"{tanggal(event.starts_on, weekday=True)}.", code=TOO_EARLY)
+    return None
+
+
+def set_attended(signup: Signup, attended: bool, by: Scope, today: date | None = None) -> None:
+    """Attending a market event completes P5 (the first one); undoing removes it again. Refused
+    (EventError with its code) unless :func:`attendance_refusal` lets ``by`` record it."""
+    refusal = attendance_refusal(signup.event, by, today)
+    if refusal is not None:
+        raise refusal
     if signup.status != "confirmed":
         raise EventError("Hanya peserta terkonfirmasi yang dapat ditandai hadir.")
     participant = signup.participant

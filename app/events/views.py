@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from ..core.access import ADMIN, MANAGER, STAFF, roles_required
+from ..core.converters import parse_id, parse_ids
 from ..core.forms import add_error
 from ..core.htmx import render
 from ..core.pagination import paginate
@@ -19,6 +20,7 @@ from . import bp
 from .forms import CancelForm, EventForm
 from .models import Event, Signup
 from .services import EventError, assign_booth, cancel, counts, create_event, eligible, move, update_event, set_attended, sign_up, waiting_line
+from .services import NOT_ORGANISER, attendance_refusal
 
 VIEW = (ADMIN, MANAGER, STAFF)
 # Events are organised by a kecamatan desk, or by a Sudin/Dinas manager for a larger event (hosted
@@ -83,15 +85,36 @@ def new():
 @roles_required(*VIEW)
 def detail(event_id: int):
     event = get_or_404(Event, event_id)
+    return render_template("events/detail.html", event=event, **_detail_context(event))
+
+
+def _detail_context(event: Event) -> dict:
     confirmed = db.session.scalars(scoped(select(Signup), Signup).options(
         joinedload(Signup.participant).joinedload(Participant.kelurahan))
         .where(Signup.event_id == event.id, Signup.status == "confirmed").order_by(Signup.booth)).all()
     visible = set(db.session.scalars(scoped(select(Signup.id), Signup).where(Signup.event_id == event.id)))
     waiting = [(place, s) for place, s in enumerate(waiting_line(event.id), start=1) if s.id in visible]
     promoted = request.args.get("naik", type=int)
-    return render_template("events/detail.html", event=event, confirmed=confirmed, waiting=waiting,
-                           counts=counts(event.id), can_edit=current_user.role in DESK, promoted=promoted,
-                           organiser=event.organised_by(current_scope()))
+    return {"confirmed": confirmed, "waiting": waiting, "counts": counts(event.id), "can_edit": current_user.role in DESK,
+            "promoted": promoted, "organiser": event.organised_by(current_scope()),
+            "attendance": attendance_refusal(event, current_scope())}
+
+
+def _forbidden(err: EventError):
+    """Stop with 403 and the rule's own Indonesian message on the error page."""
+    from flask import abort, make_response
+
+    abort(make_response(render_template("errors/error.html", code=403, title="Akses ditolak", message=err.message),
+                        403))
+
+
+def _attendance_or_403(event: Event) -> EventError | None:
+    """The attendance rule for the current user: 403 (with its message) for anyone but the organiser;
+    else what still stands in the way today (the event has not begun), or None."""
+    refusal = attendance_refusal(event, current_scope())
+    if refusal is not None and refusal.code == NOT_ORGANISER:
+        _forbidden(refusal)
+    return refusal
 
 
 def _organiser_or_403(event: Event) -> None:
@@ -112,14 +135,15 @@ def search(event_id: int):
         results = db.session.scalars(scoped(select(Participant), Participant).where(
             clause, Participant.status == "active", Participant.id.not_in(taken)).order_by(Participant.name_key)
             .limit(20)).all()
-    return render("events/detail.html", "events/_search_results.html", event=event, results=results, term=term)
+    return render("events/detail.html", "events/_search_results.html", page_context=lambda: _detail_context(event),
+                  event=event, results=results, term=term)
 
 
 @bp.post("/acara/<int:event_id>/daftar")
 @roles_required(*DESK)
 def signup(event_id: int):
     event = get_or_404(Event, event_id)
-    ids = [int(i) for i in request.form.getlist("participant_id") if i.isdigit()][:500]
+    ids = parse_ids(request.form.getlist("participant_id"), 500)
     participants = db.session.scalars(scoped(select(Participant), Participant).where(Participant.id.in_(ids))
                                       .order_by(Participant.name_key, Participant.id)).all()
     done = {"confirmed": 0, "waiting": 0}
@@ -163,9 +187,11 @@ def cancel_signup(signup_id: int):
 def attended(signup_id: int):
     signup_ = get_or_404(Signup, signup_id)
     try:
-        set_attended(signup_, request.form.get("hadir") == "1")
+        set_attended(signup_, request.form.get("hadir") == "1", current_scope())
     except EventError as err:
         db.session.rollback()
+        if err.code == NOT_ORGANISER:
+            _forbidden(err)
         flash(err.message, "error")
     else:
         db.session.commit()
@@ -269,9 +295,11 @@ def checkin(event_id: int):
     from ..participants.services import is_reg_number
 
     event = get_or_404(Event, event_id)
-    _organiser_or_403(event)
+    refusal = _attendance_or_403(event)
     result = None
-    if request.method == "POST":
+    if request.method == "POST" and refusal is not None:
+        result = {"kind": "refused", "message": refusal.message}
+    elif request.method == "POST":
         number = (request.form.get("reg_number") or "").strip().upper()[:40]
         signup_ = db.session.scalars(select(Signup).join(Participant).where(
             Signup.event_id == event.id, Participant.reg_number == number)).first() if is_reg_number(number) else None
@@ -285,7 +313,7 @@ def checkin(event_id: int):
             result = {"kind": "already", "s": signup_}
         else:
             try:
-                set_attended(signup_, True)
+                set_attended(signup_, True, current_scope())
             except EventError as err:
                 db.session.rollback()
                 result = {"kind": "blocked", "s": signup_, "message": err.message}
@@ -296,7 +324,7 @@ def checkin(event_id: int):
         Signup.event_id == event.id, Signup.status == "confirmed", Signup.attended.is_(True)))
     status = 422 if result and result["kind"] not in ("ok", "already") else 200
     return render("events/checkin.html", "events/_checkin_result.html", event=event, result=result,
-                  present=present, counts=counts(event.id)), status
+                  present=present, counts=counts(event.id), refusal=refusal), status
 
 
 @bp.get("/acara/<int:event_id>/tambah-massal")
@@ -315,8 +343,8 @@ def signup_bulk(event_id: int):
         Participant.status == "active", Participant.id.not_in(taken)).order_by(Participant.name_key)
     if args["q"] and (clause := search_clause(args["q"])) is not None:
         stmt = stmt.where(clause)
-    if args["kelurahan"].isdigit():
-        stmt = stmt.where(Participant.kelurahan_id == int(args["kelurahan"]))
+    if (kelurahan_id := parse_id(args["kelurahan"])) is not None:
+        stmt = stmt.where(Participant.kelurahan_id == kelurahan_id)
     if args["berizin"]:
         stmt = stmt.where(exists().where(ParticipantStep.participant_id == Participant.id, ParticipantStep.step == 4))
     page = paginate(stmt, request.args.get("hal", 1), size=200)
@@ -393,9 +421,10 @@ def _attendance_rows(event: Event) -> list[Signup]:
 def roster(event_id: int):
     """On the day, on a phone: one big button per booth to mark who came."""
     event = get_or_404(Event, event_id)
-    _organiser_or_403(event)
+    refusal = _attendance_or_403(event)
     rows = _attendance_rows(event)
-    return render_template("events/roster.html", event=event, rows=rows, present=sum(1 for s in rows if s.attended))
+    return render_template("events/roster.html", event=event, rows=rows, present=sum(1 for s in rows if s.attended),
+                           refusal=refusal)
 
 
 @bp.post("/acara/<int:event_id>/kehadiran/<int:signup_id>")
@@ -404,14 +433,14 @@ def roster_mark(event_id: int, signup_id: int):
     from ..core.htmx import wants_fragment
 
     event = get_or_404(Event, event_id)
-    _organiser_or_403(event)
+    refusal = _attendance_or_403(event)
     signup_ = get_or_404(Signup, signup_id)
     error = None
     if signup_.event_id != event.id:
         error = "Peserta ini tidak terdaftar di acara ini."
     else:
         try:
-            set_attended(signup_, request.form.get("hadir") == "1")
+            set_attended(signup_, request.form.get("hadir") == "1", current_scope())
         except EventError as err:
             db.session.rollback()
             error = err.message
@@ -422,5 +451,5 @@ def roster_mark(event_id: int, signup_id: int):
             flash(error, "error")
         return redirect(url_for("events.roster", event_id=event.id))
     rows = _attendance_rows(event)
-    return render_template("events/_roster_update.html", event=event, s=signup_, error=error,
+    return render_template("events/_roster_update.html", event=event, s=signup_, error=error, refusal=refusal,
                            present=sum(1 for s in rows if s.attended), total=len(rows)), 422 if error else 200

@@ -4,7 +4,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
 
 from ..core import audit
 from ..core.idnumbers import check_nib
@@ -41,6 +41,17 @@ def _number_key(kind: str, number: str, kelurahan_id: int | None) -> str:
     return f"{kind}:{kelurahan_id or ''}:{normal}"
 
 
+def sku_kelurahan(participant: Participant) -> list[Kelurahan]:
+    """The kelurahan that may have issued this participant's SKU: those of the participant's
+    kecamatan, the participant's own kelurahan (where they live may lie in another kecamatan), and the
+    kelurahan an open SKU request letter was addressed to. The licence form offers these and only these."""
+    letters = select(SkuLetter.kelurahan_id).where(SkuLetter.participant_id == participant.id,
+                                                   SkuLetter.status == "requested")
+    return list(db.session.scalars(select(Kelurahan).where(or_(
+        Kelurahan.kecamatan_id == participant.kecamatan_id, Kelurahan.id == participant.kelurahan_id,
+        Kelurahan.id.in_(letters))).order_by(Kelurahan.name)))
+
+
 def record_license(participant: Participant, kind: str, number: str, issued_on: date | None,
                    kelurahan_id: int | None, user) -> License:
     """Record a licence; the first one completes P4 (its issue date). SKU closes its open letter."""
@@ -60,8 +71,11 @@ def record_license(participant: Participant, kind: str, number: str, issued_on: 
     if issued_on > today_wib():
         raise LicensingError("Tanggal terbit tidak boleh di masa depan.", "issued_on")
     if kind == "sku":
-        if not kelurahan_id or db.session.get(Kelurahan, kelurahan_id) is None:
+        if not kelurahan_id:
             raise LicensingError("Pilih kelurahan yang menerbitkan SKU.", "kelurahan_id")
+        if kelurahan_id not in {k.id for k in sku_kelurahan(participant)}:
+            raise LicensingError(f"Kelurahan penerbit SKU harus di Kecamatan {participant.kecamatan.name} atau "
+                                 "kelurahan domisili peserta; pilih dari daftar.", "kelurahan_id")
     else:
         kelurahan_id = None
     if participant.status != "active":

@@ -37,7 +37,7 @@ USERS = {"staff": "desk.tebet", "facilitator": "fasil.tebet", "manager": "dinas.
 def seed(app, make_user, make_participant, make_course) -> dict:
     """A small Tebet with something on every page; returns the ids the page URLs need."""
     set_mode(app, "bebas")
-    make_user("staff", username=USERS["staff"])
+    desk = make_user("staff", username=USERS["staff"])
     facilitator = make_user("facilitator", username=USERS["facilitator"])
     make_user("manager", kecamatan=None, username=USERS["manager"])
     make_user("admin", username=USERS["admin"])
@@ -45,7 +45,7 @@ def seed(app, make_user, make_participant, make_course) -> dict:
     enrolments = enrol_new(app, make_participant, course_id, 4)
     make_participant(channel="online", name="Rina Daring")
     give_steps(app, make_participant(name="Sudah Latih"), 2)
-    event_id = make_event(app, booths=2)
+    event_id = make_event(app, booths=2, closes_in=0)  # today, so the roster offers its buttons
     with app.app_context():
         kecamatan = kecamatan_by_code("31.74.01")
         save_letterhead(kecamatan, {"office_name": "Kantor Kecamatan Tebet", "camat_name": "Drs. Camat Tebet"})
@@ -60,7 +60,7 @@ def seed(app, make_user, make_participant, make_course) -> dict:
         request_letter(star, camat_signer(kecamatan), None)
         signups = [sign_up(event_id, e.participant, None) for e in rows[:3]]  # two booths, one waiting
         db.session.flush()
-        set_attended(signups[0], True)
+        set_attended(signups[0], True, db.session.get(User, desk.id).scope())
         db.session.commit()
         return {"course": course_id, "meeting": meeting.id, "event": event_id, "participant": star.id,
                 "certificate": certificate.code}

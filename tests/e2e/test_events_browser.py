@@ -9,7 +9,7 @@ from tests.test_steps import set_mode
 def test_bazaar_signups_waiting_list_and_promotion(app, page, live_server, make_user, make_participant):
     set_mode(app, "bebas")  # P5 without the steps before it
     make_user("staff", username="desk.tebet")
-    event_id = make_event(app, booths=2)
+    event_id = make_event(app, booths=2, closes_in=0)  # today: attendance is recorded on the day
     people(make_participant, 3)
     browser_login(page, "desk.tebet", PASSWORD)
     page.goto(f"/acara/{event_id}")
