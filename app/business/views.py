@@ -5,8 +5,10 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..core.access import ADMIN, PENDAMPING, STAFF, roles_required
+from ..core.converters import parse_id
 from ..core.forms import add_error
 from ..core.scoping import get_or_404
+from ..core.timeutil import parse_date
 from ..extensions import db
 from ..participants.models import Participant
 from . import bp
@@ -18,11 +20,12 @@ ROLES = (ADMIN, STAFF, PENDAMPING)
 
 
 def _month(text: str | None) -> date | None:
-    try:
-        year, month = (text or "").split("-")
-        return date(int(year), int(month), 1)
-    except ValueError:
+    """``2026-10`` → the first of that month (within the sane date range), else None."""
+    year, _, month = (text or "").strip().partition("-")
+    if not (year.isascii() and year.isdigit() and len(year) == 4 and month.isascii() and month.isdigit()
+            and len(month) <= 2):
         return None
+    return parse_date(f"{year}-{int(month):02d}-01")
 
 
 @bp.route("/peserta/<int:participant_id>/keuangan", methods=["GET", "POST"])
@@ -30,9 +33,9 @@ def _month(text: str | None) -> date | None:
 def reports(participant_id: int):
     participant = get_or_404(Participant, participant_id)
     editing = None
-    if request.args.get("ubah", "").isdigit():
+    if (report_id := parse_id(request.args.get("ubah"))) is not None:
         editing = db.session.scalars(select(FinancialReport).where(
-            FinancialReport.id == int(request.args["ubah"]), FinancialReport.participant_id == participant.id)).first()
+            FinancialReport.id == report_id, FinancialReport.participant_id == participant.id)).first()
     form = ReportForm(obj=editing) if editing and request.method == "GET" else ReportForm()
     if editing and request.method == "GET":
         form.month.data = editing.month.strftime("%Y-%m")
@@ -85,10 +88,7 @@ def capital(participant_id: int):
 @roles_required(*ROLES)
 def capital_status(application_id: int):
     application = get_or_404(CapitalApplication, application_id)
-    try:
-        on = date.fromisoformat(request.form.get("on", ""))
-    except ValueError:
-        on = None
+    on = parse_date(request.form.get("on"))
     try:
         set_capital_status(application, request.form.get("status", ""), on)
     except BusinessError as err:

@@ -65,10 +65,12 @@ def scoped(stmt: Select, model, scope: Scope | None = None) -> Select:
 
 
 def get_or_404(model, ident, scope: Scope | None = None):
-    """Load one record by primary key through the scope; 404 if missing or out of scope."""
-    try:
-        ident = int(ident)
-    except (TypeError, ValueError):
+    """Load one record by primary key through the scope; 404 if missing, out of scope, or no possible id
+    (see :func:`~app.core.converters.parse_id`: a query or form value is checked like a URL's)."""
+    from .converters import parse_id
+
+    ident = parse_id(ident)
+    if ident is None:
         abort(404)
     stmt = scoped(select(model).where(model.id == ident), model, scope)
     obj = db.session.scalars(stmt).first()

@@ -11,16 +11,9 @@ from .audit import AuditLog
 from .htmx import render
 from .pagination import paginate
 from .scoping import scoped
-from .timeutil import WIB
+from .timeutil import WIB, parse_date
 
 bp = Blueprint("audit", __name__)
-
-
-def _day(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
 
 
 def _utc(day: date) -> datetime:
@@ -39,9 +32,9 @@ def index():
         from ..auth.models import User
 
         stmt = stmt.join(User, AuditLog.user_id == User.id).where(User.username.startswith(args["pengguna"].lower()))
-    if day := _day(args["dari"]):
+    if day := parse_date(args["dari"]):
         stmt = stmt.where(AuditLog.at >= _utc(day))
-    if day := _day(args["sampai"]):
+    if day := parse_date(args["sampai"]):
         stmt = stmt.where(AuditLog.at < _utc(day + timedelta(days=1)))
     page = paginate(stmt.order_by(AuditLog.at.desc(), AuditLog.id.desc()), request.args.get("hal", 1))
     actions = sorted({a for (a,) in db.session.execute(select(AuditLog.action).distinct())})

@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from ..core.access import ADMIN, PENDAMPING, STAFF, roles_required
+from ..core.converters import parse_id, parse_ids
 from ..core.forms import add_error
 from ..core.pagination import paginate
 from ..core.scoping import current_scope, get_or_404, scoped
@@ -25,9 +26,9 @@ from .services import MentoringError, assign, pendamping_choices, record_visit
 def assign_page():
     scope = current_scope()
     if request.method == "POST":
-        ids = [int(i) for i in request.form.getlist("participant_id") if i.isdigit()][:500]
+        ids = parse_ids(request.form.getlist("participant_id"), 500)
         value = request.form.get("pendamping_id", "")
-        pendamping = int(value) if value.isdigit() else None
+        pendamping = parse_id(value)
         participants = db.session.scalars(scoped(select(Participant), Participant).where(Participant.id.in_(ids))).all()
         if not participants:
             flash("Centang peserta yang akan ditetapkan pendampingnya.", "error")
@@ -48,8 +49,8 @@ def assign_page():
         Participant.status == "active")
     if args["q"] and (clause := search_clause(args["q"])) is not None:
         stmt = stmt.where(clause)
-    if args["kelurahan"].isdigit():
-        stmt = stmt.where(Participant.kelurahan_id == int(args["kelurahan"]))
+    if (kelurahan_id := parse_id(args["kelurahan"])) is not None:
+        stmt = stmt.where(Participant.kelurahan_id == kelurahan_id)
     if args["tanpa"]:
         stmt = stmt.where(Participant.pendamping_id.is_(None))
     page = paginate(stmt.order_by(Participant.name_key), request.args.get("hal", 1), size=100)
@@ -108,7 +109,7 @@ def assign_one(participant_id: int):
     participant = get_or_404(Participant, participant_id)
     value = request.form.get("pendamping_id", "")
     try:
-        assign([participant], int(value) if value.isdigit() else None)
+        assign([participant], parse_id(value))
     except MentoringError as err:
         db.session.rollback()
         flash(err.message, "error")

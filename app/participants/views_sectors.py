@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 
 from ..core import audit
 from ..core.access import ADMIN, roles_required
+from ..core.converters import parse_id
 from ..extensions import db
 from . import bp
 from .models import Sector
@@ -20,7 +21,7 @@ def sectors():
             typed = (request.form.get("name") or "").strip()
             error = _add(typed)
         elif action in ("hide", "show", "rename"):
-            sector = db.get_or_404(Sector, request.form.get("sector_id", type=int) or 0)
+            sector = db.get_or_404(Sector, parse_id(request.form.get("sector_id")) or 0)
             error = _change(sector, action, (request.form.get("name") or "").strip())
         if error is None:
             db.session.commit()

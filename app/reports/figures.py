@@ -17,7 +17,7 @@ from ..participants.actions import ACTIONS, action_condition, mask_matches
 from ..participants.models import Participant
 from ..participants.steps import STEPS
 from ..regions.models import Kecamatan, Kelurahan, Kota
-from ..settings.services import program_settings
+from ..settings.services import current_program_settings
 from .models import ParticipantTally, StepTally
 
 LEVELS = ["provinsi", "kota", "kecamatan", "kelurahan"]
@@ -223,7 +223,7 @@ class Ledger:
     def __init__(self, area: Area):
         self.area = area
         self.kelurahan = {k: Figures(area.tree.kelurahan[k]) for k in area.kelurahan_ids()}
-        settings = program_settings()
+        settings = current_program_settings()
         self.target_kelurahan = settings.target_kelurahan_per_year
         self.target_province = settings.target_province_per_year
 

@@ -13,12 +13,22 @@ LOGO_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg"}
 
 
 def program_settings() -> ProgramSetting:
-    """The single settings row, created with defaults on first use."""
+    """The single settings row, created with defaults on first use: for a writer (it joins the session)."""
     settings = db.session.get(ProgramSetting, 1)
     if settings is None:
         settings = ProgramSetting(id=1)
         db.session.add(settings)
         db.session.flush()
+    return settings
+
+
+def current_program_settings() -> ProgramSetting:
+    """The settings to read by: the saved row, or an unsaved one with the defaults (a GET never writes)."""
+    settings = db.session.get(ProgramSetting, 1)
+    if settings is None:
+        defaults = {column.key: column.default.arg for column in ProgramSetting.__table__.columns
+                    if column.default is not None and column.default.is_scalar}
+        settings = ProgramSetting(id=1, **defaults)
     return settings
 
 

@@ -11,13 +11,14 @@ from ..regions.models import Kecamatan
 from . import bp
 from .forms import LetterheadForm, ProgramSettingsForm
 from .models import Letterhead
-from .services import LogoError, letterhead_for, program_settings, save_letterhead, update_program_settings
+from .services import (LogoError, current_program_settings, letterhead_for, program_settings, save_letterhead,
+                       update_program_settings)
 
 
 @bp.route("/pengaturan", methods=["GET", "POST"])
 @roles_required(ADMIN)
 def program():
-    settings = program_settings()
+    settings = program_settings() if request.method == "POST" else current_program_settings()
     form = ProgramSettingsForm(mode=settings.mode, target_province=settings.target_province_per_year,
                                target_kelurahan=settings.target_kelurahan_per_year)
     if form.validate_on_submit():
@@ -26,7 +27,8 @@ def program():
         flash("Pengaturan disimpan." if changes else "Tidak ada perubahan.", "success")
         return redirect(url_for("settings.program"))
     status = 422 if form.is_submitted() else 200
-    db.session.commit()  # the defaults row, when created just now
+    if form.is_submitted():
+        db.session.commit()  # the defaults row, when created just now
     return render_template("settings/program.html", form=form), status
 
 

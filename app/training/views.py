@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from ..core.access import ADMIN, FACILITATOR, MANAGER, STAFF, roles_required
+from ..core.converters import parse_id, parse_ids
 from ..core.htmx import render
 from ..core.pagination import paginate
 from ..core.scoping import current_scope, get_or_404, scoped
@@ -83,7 +84,7 @@ def new():
             form.kecamatan_id.errors = list(form.kecamatan_id.errors) + ["Pilih kecamatan."]
         elif valid and not meeting_errors:
             try:
-                facilitator = int(form.facilitator_id.data) if (form.facilitator_id.data or "").isdigit() else None
+                facilitator = parse_id(form.facilitator_id.data)
                 course = create_course(form.title.data, form.topic.data, kecamatan, facilitator,
                                        form.min_meetings.data, inputs, current_user)
             except TrainingError as err:
@@ -102,6 +103,11 @@ def new():
 @roles_required(*VIEW_ROLES)
 def course(course_id: int):
     course = get_or_404(Course, course_id)
+    return render_template("training/course.html", course=course, **_course_context(course))
+
+
+def _course_context(course: Course) -> dict:
+    """What the course page shows besides the course (also around a full-page enrol search)."""
     enrollments = db.session.scalars(select(Enrollment).join(Participant).options(
         joinedload(Enrollment.participant).joinedload(Participant.kelurahan))
         .where(Enrollment.course_id == course.id).order_by(Participant.name_key, Participant.id)).all()
@@ -112,9 +118,8 @@ def course(course_id: int):
 
     certificates = {c.participant_id: c for c in db.session.scalars(
         select(Certificate).where(Certificate.course_id == course.id))}
-    return render_template("training/course.html", course=course, enrollments=enrollments, rule_form=rule_form,
-                           certificates=certificates, can_manage=current_user.role in MANAGE_ROLES,
-                           can_enrol=current_user.role in ENROL_ROLES)
+    return {"enrollments": enrollments, "rule_form": rule_form, "certificates": certificates,
+            "can_manage": current_user.role in MANAGE_ROLES, "can_enrol": current_user.role in ENROL_ROLES}
 
 
 @bp.post("/pelatihan/<int:course_id>/aturan")
@@ -125,7 +130,7 @@ def course_rule(course_id: int):
     form.facilitator_id.choices = {"": "", **{str(i): n for i, n in facilitator_choices(course.kecamatan_id)}}
     if form.validate_on_submit():
         try:
-            facilitator = int(form.facilitator_id.data) if (form.facilitator_id.data or "").isdigit() else None
+            facilitator = parse_id(form.facilitator_id.data)
             changes = update_rule(course, facilitator, form.min_meetings.data)
         except TrainingError as err:
             db.session.rollback()
@@ -155,14 +160,15 @@ def enrol_search(course_id: int):
         if clause is not None:
             stmt = stmt.where(clause)
             results = db.session.scalars(stmt).all()
-    return render("training/course.html", "training/_enrol_results.html", course=course, results=results, term=term)
+    return render("training/course.html", "training/_enrol_results.html", page_context=lambda: _course_context(course),
+                  course=course, results=results, term=term)
 
 
 @bp.post("/pelatihan/<int:course_id>/peserta")
 @roles_required(*ENROL_ROLES)
 def enrol(course_id: int):
     course = get_or_404(Course, course_id)
-    ids = [int(i) for i in request.form.getlist("participant_id") if i.isdigit()][:1000]
+    ids = parse_ids(request.form.getlist("participant_id"), 1000)
     # A facilitator enrols within the course's kecamatan; others through their scope. Alphabetical, so
     # that who gets the last seats is predictable.
     stmt = select(Participant).where(Participant.id.in_(ids)).order_by(Participant.name_key, Participant.id)
@@ -199,8 +205,8 @@ def enrol_bulk(course_id: int):
                    Participant.id.not_in(enrolled)).order_by(Participant.name_key))
     if args["q"] and (clause := search_clause(args["q"])) is not None:
         stmt = stmt.where(clause)
-    if args["kelurahan"].isdigit():
-        stmt = stmt.where(Participant.kelurahan_id == int(args["kelurahan"]))
+    if (kelurahan_id := parse_id(args["kelurahan"])) is not None:
+        stmt = stmt.where(Participant.kelurahan_id == kelurahan_id)
     if args["belum_p2"]:
         stmt = stmt.where(~has_step_filter(2))
     page = paginate(stmt, request.args.get("hal", 1), size=200)
