@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
@@ -205,6 +206,37 @@ def _wait_healthy(browser: Browser, proc: subprocess.Popen, log: Path) -> None:
     pytest.fail(f"gunicorn did not answer /healthz within 60 s:\n{log.read_text()}")
 
 
+@dataclass
+class Served:
+    browser: Browser
+    log: Path
+    proc: subprocess.Popen
+
+
+@contextlib.contextmanager
+def gunicorn(database_url: str, tmp_path: Path, workers: int, **settings):
+    """The production server with ``workers`` workers on a free port. Yields what was served: a
+    Browser for it, the server's log and its process (whose exit code is set after the block)."""
+    port = _free_port()
+    log = tmp_path / f"gunicorn-{port}.log"
+    env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": "uji-gunicorn-rahasia", "DATABASE_URL": database_url,
+           "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers), **settings}
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
+                                env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        browser = Browser(port)
+        _wait_healthy(browser, proc, log)
+        yield Served(browser, log, proc)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            proc.kill()
+            proc.wait()
+
+
 def test_gunicorn_serves_a_walk_in_registration(app, database_url, make_user, tmp_path, redis_url):
     from app.participants.models import Participant, Sector
     from app.regions.models import Kelurahan
@@ -214,17 +246,8 @@ def test_gunicorn_serves_a_walk_in_registration(app, database_url, make_user, tm
         sector_id = db.session.scalars(select(Sector).where(Sector.code == "kuliner")).one().id
         kel = db.session.scalars(select(Kelurahan).where(Kelurahan.code == "31.74.01.1001")).one()
         kelurahan = f"{kel.name} — Kec. {kel.kecamatan.name} ({kel.code})"
-    port = _free_port()
-    log = tmp_path / "gunicorn.log"
-    env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": "uji-gunicorn-rahasia", "DATABASE_URL": database_url,
-           "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2", "RATELIMIT_STORAGE_URI": redis_url}
-    with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
-                                env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        browser = Browser(port)
-        _wait_healthy(browser, proc, log)
-
+    with gunicorn(database_url, tmp_path, 2, RATELIMIT_STORAGE_URI=redis_url) as served:
+        browser = served.browser
         token = browser.csrf("/masuk")
         session_cookie = browser.set_cookie_headers[-1]
         assert "Secure" in session_cookie and "HttpOnly" in session_cookie and "SameSite=Lax" in session_cookie
@@ -240,45 +263,15 @@ def test_gunicorn_serves_a_walk_in_registration(app, database_url, make_user, tm
         assert status == 302, html[:2000]
         status, _, page = browser.request("GET", headers["Location"])
         assert status == 200 and "317401-2026-00001" in page
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=40)
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 0, log.read_text()
+    assert served.proc.returncode == 0, served.log.read_text()
     with app.app_context():
         participant = db.session.scalars(select(Participant)).one()
         assert (participant.nik, participant.name, participant.registered_by_id) == (
             "3174011708859901", "Budi Santoso", staff.id)
         assert (participant.status, participant.channel, participant.kecamatan.code) == ("active", "walkin", "31.74.01")
-    served = log.read_text()
-    assert re.search(r'"POST /peserta/daftar HTTP/1.1" 302', served)  # the access log
-    assert "Booting worker" in served and served.count("Booting worker") == 2
-
-
-@contextlib.contextmanager
-def gunicorn(database_url: str, tmp_path: Path, workers: int, **settings):
-    """The production server with ``workers`` workers on a free port; yields a Browser for it."""
-    port = _free_port()
-    log = tmp_path / f"gunicorn-{port}.log"
-    env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": "uji-gunicorn-rahasia", "DATABASE_URL": database_url,
-           "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers), **settings}
-    with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
-                                env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        browser = Browser(port)
-        _wait_healthy(browser, proc, log)
-        yield browser
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=40)
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            proc.kill()
-            proc.wait()
+    log = served.log.read_text()
+    assert re.search(r'"POST /peserta/daftar HTTP/1.1" 302', log)  # the access log
+    assert "Booting worker" in log and log.count("Booting worker") == 2
 
 
 def _concurrent_logins(browser: Browser, forms: list[dict], headers: list[dict]) -> list[tuple[int, str]]:
@@ -306,7 +299,8 @@ def test_gunicorn_workers_share_the_login_limits(app, database_url, make_user, t
     through; 8 from eight addresses on one account lock it after the account's limit."""
     user = make_user("staff")
     with gunicorn(database_url, tmp_path, 5, RATELIMIT_STORAGE_URI=redis_url, TRUSTED_PROXIES="1",
-                  LOGIN_RATE_LIMIT="5 per minute", LOGIN_ACCOUNT_LIMIT="3 per 5 minutes") as browser:
+                  LOGIN_RATE_LIMIT="5 per minute", LOGIN_ACCOUNT_LIMIT="3 per 5 minutes") as served:
+        browser = served.browser
         token = browser.csrf("/masuk")
         per_address = _concurrent_logins(
             browser, [{"csrf_token": token, "username": f"tidak.ada{i}", "password": "salah-sekali-123"}

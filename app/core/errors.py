@@ -15,7 +15,8 @@ MESSAGES = {
 }
 
 
-def _page(code: int, detail: str | None = None):
+def error_page(code: int, detail: str | None = None):
+    """The Indonesian error page for ``code``, with ``detail`` instead of the usual message."""
     title, message = MESSAGES.get(code, MESSAGES[500])
     return render_template("errors/error.html", code=code, title=title,
                            message=detail or message), code
@@ -25,14 +26,14 @@ def register_errors(app) -> None:
     for code in MESSAGES:
         if code == 500:
             continue
-        app.register_error_handler(code, lambda e, code=code: _page(code))
+        app.register_error_handler(code, lambda e, code=code: error_page(code))
 
     @app.errorhandler(CSRFError)
     def csrf_error(_e):
-        return _page(400, "Sesi formulir sudah kedaluwarsa atau tidak sah. Muat ulang halaman lalu kirim lagi.")
+        return error_page(400, "Sesi formulir sudah kedaluwarsa atau tidak sah. Muat ulang halaman lalu kirim lagi.")
 
     @app.errorhandler(500)
     def server_error(e):
         db.session.rollback()
         app.logger.exception("Unhandled error: %s", getattr(e, "original_exception", e))
-        return _page(500)
+        return error_page(500)

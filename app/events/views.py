@@ -1,10 +1,11 @@
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from ..core.access import ADMIN, MANAGER, STAFF, roles_required
 from ..core.converters import parse_id, parse_ids
+from ..core.errors import error_page
 from ..core.forms import add_error
 from ..core.htmx import render
 from ..core.pagination import paginate
@@ -102,10 +103,7 @@ def _detail_context(event: Event) -> dict:
 
 def _forbidden(err: EventError):
     """Stop with 403 and the rule's own Indonesian message on the error page."""
-    from flask import abort, make_response
-
-    abort(make_response(render_template("errors/error.html", code=403, title="Akses ditolak", message=err.message),
-                        403))
+    abort(make_response(*error_page(403, err.message)))
 
 
 def _attendance_or_403(event: Event) -> EventError | None:
@@ -118,8 +116,6 @@ def _attendance_or_403(event: Event) -> EventError | None:
 
 
 def _organiser_or_403(event: Event) -> None:
-    from flask import abort
-
     if not event.organised_by(current_scope()):
         abort(403)
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import joinedload
 
 from ..core import audit
 from ..core.idnumbers import check_nib
@@ -47,7 +48,7 @@ def sku_kelurahan(participant: Participant) -> list[Kelurahan]:
     kelurahan an open SKU request letter was addressed to. The licence form offers these and only these."""
     letters = select(SkuLetter.kelurahan_id).where(SkuLetter.participant_id == participant.id,
                                                    SkuLetter.status == "requested")
-    return list(db.session.scalars(select(Kelurahan).where(or_(
+    return list(db.session.scalars(select(Kelurahan).options(joinedload(Kelurahan.kecamatan)).where(or_(
         Kelurahan.kecamatan_id == participant.kecamatan_id, Kelurahan.id == participant.kelurahan_id,
         Kelurahan.id.in_(letters))).order_by(Kelurahan.name)))
 
