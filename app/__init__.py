@@ -72,7 +72,7 @@ def register_blueprints(app: Flask) -> None:
     from .regions import bp as regions_bp
     from .settings import bp as settings_bp
     from .reports import bp as reports_bp
-    from .core import audit, sequences  # noqa: F401  (model registration)
+    from .core import audit, once, sequences  # noqa: F401  (model registration)
     from .core.views_audit import bp as audit_bp
 
     for bp in (main.bp, regions_bp, auth_bp, settings_bp, participants_bp, training_bp, mentoring_bp, licensing_bp,
@@ -118,6 +118,8 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
+    from .core.once import register_once
+
     allowed = {"auth.change_own_password", "auth.logout", "static"}
 
     @app.before_request
@@ -126,3 +128,5 @@ def register_request_hooks(app: Flask) -> None:
                 and request.endpoint not in allowed):
             return redirect(url_for("auth.change_own_password"))
         return None
+
+    register_once(app)  # after the login and password checks: a refused request claims nothing

@@ -6,22 +6,12 @@ session cookies) over plain HTTP on loopback, so it keeps the cookies itself, as
 behind the TLS proxy would. It runs on every test database: SQLite, and PostgreSQL when
 ``TEST_DATABASE_URL`` is set.
 """
-import contextlib
-import http.client
 import logging
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
-import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import select
@@ -29,6 +19,7 @@ from sqlalchemy import select
 from app import create_app
 from app.extensions import db
 from tests.conftest import CSRF_RE, PASSWORD, TEST_REDIS_URL
+from tests.harness import fire, gunicorn
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -151,92 +142,6 @@ def test_hsts_only_over_https(app, database_url):
 
 # --- gunicorn --------------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Browser:
-    """Just enough of a browser over http.client: keeps cookies (Secure ones too), no redirects."""
-
-    def __init__(self, port: int):
-        self.port = port
-        self.cookies: dict[str, str] = {}
-        self.set_cookie_headers: list[str] = []
-
-    def request(self, method: str, path: str, form: dict | None = None) -> tuple[int, dict, str]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
-        body = None
-        if form is not None:
-            body = urlencode(form)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        try:
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            text = response.read().decode("utf-8", "replace")
-            for raw in response.headers.get_all("Set-Cookie") or []:
-                self.set_cookie_headers.append(raw)
-                for name, morsel in SimpleCookie(raw).items():
-                    self.cookies[name] = morsel.value
-            return response.status, dict(response.headers), text
-        finally:
-            conn.close()
-
-    def csrf(self, path: str) -> str:
-        status, _, html = self.request("GET", path)
-        assert status == 200, (path, status)
-        return CSRF_RE.search(html).group(1)
-
-
-def _wait_healthy(browser: Browser, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"gunicorn exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            status, _, body = browser.request("GET", "/healthz")
-            if status == 200:
-                assert body.strip() == '{"status":"ok"}'
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"gunicorn did not answer /healthz within 60 s:\n{log.read_text()}")
-
-
-@dataclass
-class Served:
-    browser: Browser
-    log: Path
-    proc: subprocess.Popen
-
-
-@contextlib.contextmanager
-def gunicorn(database_url: str, tmp_path: Path, workers: int, **settings):
-    """The production server with ``workers`` workers on a free port. Yields what was served: a
-    Browser for it, the server's log and its process (whose exit code is set after the block)."""
-    port = _free_port()
-    log = tmp_path / f"gunicorn-{port}.log"
-    env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": "uji-gunicorn-rahasia", "DATABASE_URL": database_url,
-           "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers), **settings}
-    with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
-                                env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        browser = Browser(port)
-        _wait_healthy(browser, proc, log)
-        yield Served(browser, log, proc)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=40)
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            proc.kill()
-            proc.wait()
-
-
 def test_gunicorn_serves_a_walk_in_registration(app, database_url, make_user, tmp_path, redis_url):
     from app.participants.models import Participant, Sector
     from app.regions.models import Kelurahan
@@ -274,26 +179,6 @@ def test_gunicorn_serves_a_walk_in_registration(app, database_url, make_user, tm
     assert "Booting worker" in log and log.count("Booting worker") == 2
 
 
-def _concurrent_logins(browser: Browser, forms: list[dict], headers: list[dict]) -> list[tuple[int, str]]:
-    """POST every form at once on its own connection, so that the workers share them."""
-    barrier = threading.Barrier(len(forms))
-
-    def one(i: int):
-        conn = http.client.HTTPConnection("127.0.0.1", browser.port, timeout=60)
-        cookie = "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
-        barrier.wait()
-        try:
-            conn.request("POST", "/masuk", body=urlencode(forms[i]), headers={
-                "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie, **headers[i]})
-            response = conn.getresponse()
-            return response.status, response.read().decode("utf-8", "replace")
-        finally:
-            conn.close()
-
-    with ThreadPoolExecutor(len(forms)) as pool:
-        return list(pool.map(one, range(len(forms))))
-
-
 def test_gunicorn_workers_share_the_login_limits(app, database_url, make_user, tmp_path, redis_url):
     """Five workers, one Redis: 15 failed logins at once from one address let exactly the limit
     through; 8 from eight addresses on one account lock it after the account's limit."""
@@ -302,16 +187,16 @@ def test_gunicorn_workers_share_the_login_limits(app, database_url, make_user, t
                   LOGIN_RATE_LIMIT="5 per minute", LOGIN_ACCOUNT_LIMIT="3 per 5 minutes") as served:
         browser = served.browser
         token = browser.csrf("/masuk")
-        per_address = _concurrent_logins(
-            browser, [{"csrf_token": token, "username": f"tidak.ada{i}", "password": "salah-sekali-123"}
+        per_address = fire(
+            browser, "POST", "/masuk", [{"csrf_token": token, "username": f"tidak.ada{i}", "password": "salah-sekali-123"}
                       for i in range(15)], [{"X-Forwarded-For": "203.0.113.7"}] * 15)
-        per_account = _concurrent_logins(
-            browser, [{"csrf_token": token, "username": user.username, "password": "salah-sekali-123"}] * 8,
+        per_account = fire(
+            browser, "POST", "/masuk", [{"csrf_token": token, "username": user.username, "password": "salah-sekali-123"}] * 8,
             [{"X-Forwarded-For": f"198.51.100.{i}"} for i in range(8)])
         _, _, after = browser.request("POST", "/masuk", {"csrf_token": token, "username": user.username,
                                                          "password": PASSWORD})
-    assert sorted(status for status, _ in per_address) == [422] * 5 + [429] * 10
-    wrong = [html for status, html in per_account if "Nama pengguna atau kata sandi salah." in html]
-    locked = [html for status, html in per_account if "Akun dikunci sementara" in html]
+    assert sorted(a.status for a in per_address) == [422] * 5 + [429] * 10
+    wrong = [a for a in per_account if "Nama pengguna atau kata sandi salah." in a.text]
+    locked = [a for a in per_account if "Akun dikunci sementara" in a.text]
     assert (len(wrong), len(wrong) + len(locked)) == (2, 8)  # the third failure locks, whoever sends it
     assert "Akun dikunci sementara" in after  # the right password waits too

@@ -26,6 +26,7 @@ from flask_session.base import ServerSideSession, ServerSideSessionInterface
 from sqlalchemy import DateTime, LargeBinary, String, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..core.db import write_lock_from_now
 from ..core.htmx import is_htmx
 from ..core.timeutil import utcnow
 from ..extensions import db
@@ -81,6 +82,7 @@ class DatabaseSessionInterface(ServerSideSessionInterface):
         data = self.serializer.encode(session)
         expires_at = utcnow() + session_lifetime
         db.session.rollback()
+        write_lock_from_now()  # read then write the same row: hold SQLite's write lock throughout
         row = db.session.get(WebSession, store_id)
         if row is None:
             self._delete_expired_sessions()

@@ -1,16 +1,44 @@
-"""Database engine tuning shared by all models."""
+"""Database engine tuning shared by all models.
+
+SQLite allows one writer at a time (readers never wait in WAL mode). A request that may write
+(POST and the other unsafe methods, the CLI, background work) begins its transaction with
+``BEGIN IMMEDIATE``: it waits up to the busy timeout for the write lock and then holds it, so a
+check-then-insert can never be overtaken by another request and concurrent writers queue
+instead of failing with "database is locked". A reading request (GET, HEAD, OPTIONS) begins
+with a plain ``BEGIN`` and takes no lock at all, so pages, lists, PDFs and exports never make a
+desk wait. When a reading request writes after all (the audit entry of a printed document, the
+session's idle clock), the first write statement ends its read transaction and starts an
+immediate one in its place (:func:`_take_write_lock`); a service that must read and then write
+consistently in a GET calls :func:`write_lock_from_now` first. PostgreSQL uses row locks
+instead and is not touched here.
+"""
+from flask import g, has_app_context, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_READ_STATEMENTS = ("SELECT", "PRAGMA", "EXPLAIN")
+_LOCKED = "sqlite_write_lock"  # key in Connection.info: this transaction holds the write lock
+
+
+def _reading_request() -> bool:
+    if not has_request_context() or request.method not in READING_METHODS:
+        return False
+    return not g.get(_LOCKED, False)
+
+
+def write_lock_from_now() -> None:
+    """Make the next transaction of this request begin with the write lock (SQLite).
+
+    For a reading request that is about to read and then write rows another request may
+    change (e.g. the stored session); call it after the request's earlier work was committed or
+    rolled back. Harmless on PostgreSQL and in writing requests."""
+    if has_app_context():
+        setattr(g, _LOCKED, True)
+
 
 def configure_sqlite(engine: Engine) -> None:
-    """Foreign keys on, WAL journal, and every transaction started with BEGIN IMMEDIATE.
-
-SQLite allows one writer at a time. Taking the write lock when a transaction starts (and
-waiting up to the busy timeout for it) makes concurrent requests queue instead of failing
-with "database is locked" when a reader later tries to write. A kecamatan office's
-transactions are short, so serialising them costs little; PostgreSQL uses row locks instead.
-"""
+    """Foreign keys on, WAL journal, and the write lock taken only by transactions that write."""
     if engine.dialect.name != "sqlite":
         return
 
@@ -27,4 +55,22 @@ transactions are short, so serialising them costs little; PostgreSQL uses row lo
 
     @event.listens_for(engine, "begin")
     def _begin(conn):  # pragma: no cover
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        reading = _reading_request()
+        conn.info[_LOCKED] = True  # the BEGIN itself is not a write (see _take_write_lock)
+        conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+        conn.info[_LOCKED] = not reading
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _take_write_lock(conn, cursor, statement, parameters, context, executemany):  # pragma: no cover
+        """The first write of a reading transaction: end the reads, continue with the write lock.
+
+        Upgrading a deferred transaction in place could fail at once with "database is locked"
+        (another request wrote since its snapshot); a new immediate transaction waits its turn."""
+        if conn.info.get(_LOCKED, True) or not conn.in_transaction():
+            return
+        if statement.lstrip()[:7].upper().startswith(_READ_STATEMENTS):
+            return
+        conn.info[_LOCKED] = True
+        cursor.execute("COMMIT")
+        cursor.execute("BEGIN IMMEDIATE")
+

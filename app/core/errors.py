@@ -9,6 +9,7 @@ MESSAGES = {
     403: ("Akses ditolak", "Anda tidak memiliki hak untuk membuka halaman ini."),
     404: ("Halaman tidak ditemukan", "Halaman atau data yang Anda cari tidak ada, atau bukan wilayah Anda."),
     405: ("Metode tidak diizinkan", "Cara membuka halaman ini tidak diizinkan."),
+    409: ("Sudah dikirim", "Permintaan yang sama sudah diproses sebelumnya."),
     413: ("Berkas terlalu besar", "Berkas yang diunggah melebihi batas ukuran."),
     429: ("Terlalu banyak percobaan", "Terlalu banyak permintaan dalam waktu singkat. Tunggu sebentar lalu coba lagi."),
     500: ("Terjadi kesalahan", "Terjadi kesalahan pada server. Kejadian ini sudah dicatat; silakan coba lagi."),

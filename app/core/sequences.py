@@ -2,8 +2,9 @@
 
 The counter row is created if missing, then incremented with ``UPDATE … RETURNING``: the update
 holds the row's lock until the transaction ends, so two requests never get the same value, and
-a rolled-back transaction gives its numbers back (no gaps). On SQLite every transaction already
-holds the write lock (BEGIN IMMEDIATE, see ``core.db``).
+a rolled-back transaction gives its numbers back (no gaps). On SQLite a writing transaction
+holds the write lock (BEGIN IMMEDIATE, or taken at its first write in a reading request; see
+``core.db``).
 """
 from sqlalchemy import String, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert

@@ -62,6 +62,7 @@ def certificates_batch(course_id: int):
         flash("Belum ada peserta yang lulus pelatihan ini; sertifikat belum dapat dicetak.", "error")
         return redirect(url_for("training.course", course_id=course.id))
     certificates = issue_certificates(course, list(completed), current_user)
+    db.session.commit()  # the numbers are decided: no write lock held while the PDF renders
     return _certificates_pdf(course, certificates, f"sertifikat-pelatihan-{course.id}.pdf")
 
 
@@ -75,6 +76,7 @@ def certificate_one(enrollment_id: int):
         db.session.rollback()
         flash(err.message, "error")
         return redirect(url_for("training.course", course_id=enrollment.course_id))
+    db.session.commit()  # the number is decided: no write lock held while the PDF renders
     return _certificates_pdf(enrollment.course, certificates, f"sertifikat-{certificates[0].code}.pdf")
 
 

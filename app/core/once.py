@@ -1,0 +1,153 @@
+"""Exactly once for forms: a double-click or a resent form gives the first answer again.
+
+Every form that creates or changes something carries a one-time token (``{{ once_field() }}``,
+a random value made when the form is drawn). The first POST with a token claims it: a row of
+``form_submission`` inserted in the same transaction as the view's own work, so it is committed
+with that work or rolled back with it (a refused form can be corrected and sent again). When
+the view has answered, the answer (status, redirect target, htmx headers, and the body of a
+fragment) is stored with the claim. A second POST with the same token meets the claim in the
+database's unique key — on PostgreSQL its insert waits until the first transaction ends, on
+SQLite the write lock orders them — and is answered with the stored answer instead of running
+the view again: one record, one number, the same page.
+
+The rules that must hold whatever the form (one NIK per participant, one open SKU letter per
+participant, one mark per meeting) are stated by unique constraints in each domain; this token
+makes the repeated request *look* right as well.
+"""
+import re
+import secrets
+import time
+from datetime import datetime, timedelta
+
+from flask import Flask, Response, g, request
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import ForeignKey, Integer, String, Text, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from .timeutil import utcnow
+
+FIELD = "_once"
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
+REPLAYED_HEADERS = ("Location", "Content-Type", "HX-Redirect", "HX-Trigger", "HX-Retarget", "HX-Reswap",
+                    "HX-Refresh", "Content-Disposition")
+MAX_BODY = 256 * 1024  # a fragment or a page; larger answers (files) are not kept
+KEEP = timedelta(days=1)
+WAIT_SECONDS = 10  # how long a repeat waits for the first request's answer to be stored
+
+
+class FormSubmission(db.Model):
+    """A claimed form token and, once the view has answered, that answer."""
+
+    __tablename__ = "form_submission"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
+    endpoint: Mapped[str] = mapped_column(String(80))
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    status: Mapped[int | None] = mapped_column(Integer)
+    headers: Mapped[str | None] = mapped_column(Text)  # "Name: value" lines
+    body: Mapped[str | None] = mapped_column(Text)
+
+
+def once_field() -> Markup:
+    """The hidden input with a fresh one-time token (put it in every form that changes data)."""
+    return Markup(f'<input type="hidden" name="{FIELD}" value="{secrets.token_urlsafe(24)}">')
+
+
+def _token() -> str | None:
+    if request.method != "POST" or not current_user.is_authenticated:
+        return None
+    token = request.form.get(FIELD, "")
+    return token if TOKEN_RE.match(token) else None
+
+
+def _insert():
+    return pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def _claim(token: str) -> bool:
+    """Insert the claim; False when another request holds it (after that request has ended)."""
+    stmt = (_insert()(FormSubmission)
+            .values(token=token, user_id=current_user.id, endpoint=(request.endpoint or "")[:80], claimed_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["token"]).returning(FormSubmission.token))
+    return db.session.execute(stmt).scalar() is not None
+
+
+def _stored_answer(token: str) -> Response:
+    """The first request's answer, waiting briefly while that request finishes storing it."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while True:
+        db.session.rollback()
+        row = db.session.execute(select(FormSubmission.user_id, FormSubmission.status, FormSubmission.headers,
+                                        FormSubmission.body).where(FormSubmission.token == token)).first()
+        db.session.rollback()
+        if row is None:
+            return None  # the first request was rolled back meanwhile: this one runs as the first
+        if row.user_id != current_user.id:
+            return _already_sent(409)
+        if row.status is not None and row.body is None and row.status < 300:
+            return _already_sent(200)
+        if row.status is not None:
+            response = Response(row.body or "", status=row.status)
+            for line in (row.headers or "").splitlines():
+                name, _, value = line.partition(": ")
+                response.headers[name] = value
+            response.headers["X-Once-Replayed"] = "1"
+            return response
+        if time.monotonic() > deadline:
+            return _already_sent(200)
+        time.sleep(0.05)
+
+
+def _already_sent(status: int) -> Response:
+    """When the first answer cannot be given again (a file, or it is still being made)."""
+    from .errors import error_page
+
+    html, _ = error_page(409, "Formulir ini sudah dikirim dan sudah atau sedang diproses; tidak dikirim dua "
+                              "kali. Buka kembali daftar atau halaman data untuk melihat hasilnya.")
+    return Response(html, status=status)
+
+
+def register_once(app: Flask) -> None:
+    @app.before_request
+    def _claim_token():
+        token = _token()
+        if token is None:
+            return None
+        for _ in range(3):
+            if _claim(token):
+                g.once_token = token
+                return None
+            answer = _stored_answer(token)
+            if answer is not None:
+                return answer
+        return _already_sent(409)
+
+    @app.after_request
+    def _store_answer(response: Response) -> Response:
+        token = g.pop("once_token", None)
+        if token is None:
+            return response
+        # Whatever the view left uncommitted (the claim of a refused form among it) is not kept.
+        db.session.rollback()
+        if response.status_code >= 500:
+            return response
+        body = None
+        if not response.direct_passthrough and response.status_code < 300:
+            data = response.get_data()
+            body = data.decode("utf-8", "replace") if len(data) <= MAX_BODY else None
+        headers = "\n".join(f"{name}: {response.headers[name]}" for name in REPLAYED_HEADERS
+                            if name in response.headers)
+        db.session.execute(update(FormSubmission).where(FormSubmission.token == token,
+                                                        FormSubmission.status.is_(None))
+                           .values(status=response.status_code, headers=headers, body=body))
+        if secrets.randbelow(200) == 0:
+            db.session.execute(delete(FormSubmission).where(FormSubmission.claimed_at < utcnow() - KEEP))
+        db.session.commit()
+        return response
+
+    app.add_template_global(once_field)

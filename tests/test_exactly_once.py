@@ -1,0 +1,86 @@
+"""Exactly once: a form sent twice (a double-click) or by many at once gives one result.
+
+The one-time form token (``app.core.once``) makes a repeat give the first answer again; the
+domain's unique constraints keep the rule when different forms race. The concurrent tests run
+the production server with several workers (tests/harness.py) on every test database.
+"""
+import re
+
+from sqlalchemy import func, select
+
+from app.core.once import FIELD, FormSubmission
+from app.extensions import db
+from app.participants.models import Participant
+from tests.conftest import CSRF_RE
+from tests.harness import fire, gunicorn
+from tests.test_registration import URL, form_data
+
+ONCE_RE = re.compile(rf'name="{FIELD}" value="([^"]+)"')
+
+
+def drawn_form(html: str) -> dict:
+    """The hidden fields a browser would send back: the CSRF token and the one-time token."""
+    return {"csrf_token": CSRF_RE.search(html).group(1), FIELD: ONCE_RE.search(html).group(1)}
+
+
+def participants(app, nik: str) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Participant).where(Participant.nik == nik))
+
+
+def test_the_same_form_sent_twice_gives_the_first_answer(app, client, login_as):
+    login_as("staff")
+    form = {**form_data(app), **drawn_form(client.get(URL).get_data(as_text=True))}
+    first = client.post(URL, data=form)
+    again = client.post(URL, data=form)
+    assert first.status_code == again.status_code == 302
+    assert again.headers["Location"] == first.headers["Location"] and again.headers["X-Once-Replayed"] == "1"
+    assert participants(app, form["nik"]) == 1
+    assert "317401-2026-00001" in client.get(first.headers["Location"]).get_data(as_text=True)
+
+
+def test_a_refused_form_claims_nothing_and_can_be_corrected(app, client, login_as):
+    login_as("staff")
+    form = {**form_data(app, name=""), **drawn_form(client.get(URL).get_data(as_text=True))}
+    refused = client.post(URL, data=form)
+    assert refused.status_code == 422 and "X-Once-Replayed" not in refused.headers
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(FormSubmission)) == 0
+    corrected = client.post(URL, data={**form, "name": "Budi Santoso"})
+    assert corrected.status_code == 302 and participants(app, form["nik"]) == 1
+
+
+def test_a_token_of_another_user_is_not_answered_with_their_page(app, client, login_as, make_user):
+    login_as("staff", username="meja.satu")
+    form = {**form_data(app), **drawn_form(client.get(URL).get_data(as_text=True))}
+    assert client.post(URL, data=form).status_code == 302
+    client.post("/keluar", data={"csrf_token": CSRF_RE.search(client.get("/").get_data(as_text=True)).group(1)})
+    login_as("staff", username="meja.dua")
+    token = CSRF_RE.search(client.get(URL).get_data(as_text=True)).group(1)
+    answer = client.post(URL, data={**form, "csrf_token": token})
+    assert answer.status_code == 409 and "Location" not in answer.headers
+    assert "sudah dikirim" in answer.get_data(as_text=True)
+
+
+def test_registration_double_click_and_crowd_under_gunicorn(app, database_url, make_user, tmp_path, redis_url):
+    make_user("staff", kecamatan="31.74.01", username="meja.tebet")
+    with gunicorn(database_url, tmp_path, 3, RATELIMIT_STORAGE_URI=redis_url) as served:
+        desk = served.browser.login("meja.tebet")
+        # The double-click: one form, sent twice at once.
+        form = {**form_data(app), **drawn_form(desk.send("GET", URL).text)}
+        double = fire(desk, "POST", URL, form, n=2)
+        # Twenty desks' worth of the same form at once.
+        form20 = {**form_data(app, nik="3174011708859902", name="Dewi Lestari"), **drawn_form(desk.send("GET", URL).text)}
+        crowd = fire(desk, "POST", URL, form20, n=20)
+        # Twenty different forms (other tabs) with one NIK: the NIK's unique key decides.
+        tabs = [{**form_data(app, nik="3174011708859903", name="Rina Wati"), **drawn_form(desk.send("GET", URL).text)}
+                for _ in range(20)]
+        racing = fire(desk, "POST", URL, tabs)
+        errors = served.server_errors()
+    assert errors == []
+    assert [a.status for a in double] == [302, 302] and len({a.headers["Location"] for a in double}) == 1
+    assert {a.status for a in crowd} == {302} and len({a.headers["Location"] for a in crowd}) == 1
+    assert sorted(a.status for a in racing) == [302] + [422] * 19
+    # Refused at the field: the NIK seen as taken, or taken by the other desk during the insert.
+    assert all(re.search(r"NIK ini (sudah terdaftar|baru saja didaftarkan)", a.text) for a in racing if a.status == 422)
+    assert [participants(app, nik) for nik in ("3174011708859901", "3174011708859902", "3174011708859903")] == [1, 1, 1]

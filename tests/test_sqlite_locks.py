@@ -1,0 +1,67 @@
+"""SQLite's one write lock is taken only by transactions that write (see ``app.core.db``).
+
+A reading request (a page, a PDF, an export) must never make another desk's registration wait;
+a writing request holds the lock from its first statement, so its checks and its inserts are
+never overtaken; a reading request that writes at the end (an audit entry) gets the lock then,
+even when another request wrote in between.
+"""
+import sqlite3
+
+import pytest
+from sqlalchemy import func, select
+
+from app.core import audit
+from app.core.audit import AuditLog
+from app.extensions import db
+
+
+@pytest.fixture
+def sqlite_file(app):
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite's write lock only")
+        return db.engine.url.database
+
+
+def other_desk(path: str) -> sqlite3.Connection:
+    """A second connection that does not wait for the lock: it fails at once if someone holds it."""
+    conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+    return conn
+
+
+def test_a_reading_request_leaves_the_write_lock_free(app, sqlite_file):
+    desk = other_desk(sqlite_file)
+    with app.test_request_context("/peserta", method="GET"):
+        assert db.session.scalar(select(func.count()).select_from(AuditLog)) == 0  # the transaction is open
+        desk.execute("BEGIN IMMEDIATE")  # would raise "database is locked" if the read held the lock
+        desk.execute("ROLLBACK")
+        db.session.rollback()
+    desk.close()
+
+
+def test_a_writing_request_holds_the_lock_from_its_first_read(app, sqlite_file):
+    desk = other_desk(sqlite_file)
+    with app.test_request_context("/peserta/daftar", method="POST"):
+        db.session.scalar(select(func.count()).select_from(AuditLog))
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            desk.execute("BEGIN IMMEDIATE")
+        db.session.rollback()
+    desk.execute("BEGIN IMMEDIATE")  # released with the transaction
+    desk.execute("ROLLBACK")
+    desk.close()
+
+
+def test_a_reading_request_that_writes_after_another_desk_wrote_still_saves(app, sqlite_file):
+    desk = other_desk(sqlite_file)
+    with app.test_request_context("/peserta/kartu.pdf", method="GET"):
+        db.session.scalar(select(func.count()).select_from(AuditLog))  # the read snapshot starts here
+        desk.execute("BEGIN IMMEDIATE")
+        desk.execute("INSERT INTO audit_log (action, entity_type, summary, at) "
+                      "VALUES ('test.other_desk', 'test', '', '2026-12-03 00:00:00')")
+        desk.execute("COMMIT")
+        # Upgrading the stale read transaction in place would fail with "database is locked".
+        audit.record("document.cards", entity_type="participant", summary="Cetak kartu")
+        db.session.commit()
+        actions = sorted(db.session.scalars(select(AuditLog.action)))
+    desk.close()
+    assert actions == ["document.cards", "test.other_desk"]
