@@ -16,6 +16,12 @@ from tests.conftest import kecamatan_by_code, login, post_form
 from tests.test_steps import set_mode
 
 
+@pytest.fixture(autouse=True)
+def _free_mode(app):
+    """These tests are about booths and lines, not the step order (tests/test_step_doors.py is): mode bebas."""
+    set_mode(app, "bebas")
+
+
 def make_event(app, booths=20, opens_in=0, closes_in=10):
     day = today_wib()
     with app.app_context():
@@ -482,17 +488,18 @@ def test_phone_attendance_roster(app, client, login_as, make_participant):
 def test_attendance_in_sequential_mode_needs_p4(app, client, login_as, make_participant):
     from tests.conftest import csrf_from
 
-    set_mode(app, "berurutan")
     login_as("staff")
     event_id = make_event(app, booths=1, closes_in=0)
     (a,) = people(make_participant, 1)
+    # Signed up in mode bebas; the office then switches to berurutan.
     post_form(client, f"/acara/{event_id}/daftar", {"participant_id": str(a)}, token_url=f"/acara/{event_id}")
+    set_mode(app, "berurutan")
     url = f"/acara/{event_id}/kehadiran"
     with app.app_context():
         sa = db.session.scalars(select(Signup.id)).one()
     response = client.post(f"{url}/{sa}", data={"hadir": "1"}, headers={"HX-Request": "true",
                                                                         "X-CSRFToken": csrf_from(client, url)})
-    assert response.status_code == 422 and "langkah P4 Perizinan peserta ini belum selesai" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "langkah P2 Pelatihan, P3 Pendampingan dan P4 Perizinan belum selesai" in response.get_data(as_text=True)
 
 
 def test_kota_manager_organises_a_kota_wide_event(app, client, login_as, make_participant):

@@ -113,7 +113,11 @@ def seed(app, make_user, make_participant, make_course) -> tuple[dict, dict]:
         "pendamping": make_user("pendamping"),
     }
     target = make_user("staff", username="hostile.target")
+    from tests.test_steps import give_steps, set_mode
+
     participant_id = make_participant()
+    set_mode(app, "bebas")  # a sign-up below without the steps before P5
+    give_steps(app, participant_id)  # registered 30 days ago: the records below are not dated before P1
     make_participant(channel="online", name="Calon Peserta Daring")
     course_id = make_course(meetings=1, start=today_wib(), facilitator=users["facilitator"])
     with app.app_context():

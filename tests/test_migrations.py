@@ -40,6 +40,8 @@ def test_upgrade_counts_existing_records_into_the_tallies(app, make_participant)
     ids = [make_participant(kecamatan=code) for code in ("31.74.01", "31.74.01", "31.71.06")]
     with app.app_context():
         for pid, steps in zip(ids, ([2, 4], [2], [])):
+            if steps:  # registered earlier (no step before P1)
+                record_step(db.session.get(Participant, pid), 1, date(2025, 12, 1), "test")
             for step in steps:
                 record_step(db.session.get(Participant, pid), step, date(2025, 12, 31), "test")
         db.session.commit()

@@ -43,11 +43,14 @@ PRINTABLE = {"A4": 297 - 15 - 18, "F4": 330 - 15 - 18}  # @page margin: 15 mm to
 SIGN_HEAD = BODY + KOP + 4 + H1 + 1 + 2 * LINE + 3
 LIST_HEAD = BODY + KOP + 4 + H1 + 10 * PT + LINE + 10 * PT
 SIGN_FOOT = 6 + 5 * LINE + BODY           # the facilitator's signature block, never split from itself
+LIST_FOOT = SIGN_FOOT                     # the same block under the other lists (pdf/_list.html)
 
 
-def table_pages(rows: int, printable: float, head: float, header: float, row: float, foot: float = 0.0) -> list[int]:
+def table_pages(rows: int, printable: float, head: float, header: float, row: float, foot: float = 0.0,
+                keep: int = 0) -> list[int]:
     """Rows on each page of a table whose header row repeats on every page and whose rows never split;
-    ``head`` is what stands above the table on the first page, ``foot`` what must follow the last row."""
+    ``head`` is what stands above the table on the first page, ``foot`` what must follow the last row,
+    and ``keep`` how many last rows go with the foot to the next page when it does not fit."""
     pages, used = [0], head + header
     for _ in range(rows):
         if used + row > printable:
@@ -56,7 +59,9 @@ def table_pages(rows: int, printable: float, head: float, header: float, row: fl
         used += row
         pages[-1] += 1
     if used + foot > printable:
-        pages.append(0)
+        moved = min(keep, pages[-1])
+        pages[-1] -= moved
+        pages.append(moved)
     return pages
 
 
@@ -140,23 +145,49 @@ def test_sign_in_sheet_of_100_rows_never_splits_a_row(app, client, make_user, ma
     _, meeting = course_of(app, make_user, make_course, make_participant, 100)
     login(client, "fasil.tebet")
     reader = pdf(client.get(f"/pertemuan/{meeting}/daftar-hadir.pdf?kertas={paper}"))
-    expected = table_pages(100, PRINTABLE[paper], SIGN_HEAD, CELL, SIGN_ROW, SIGN_FOOT)
-    assert expected == {"A4": [20, 24, 24, 24, 8], "F4": [23, 27, 27, 23]}[paper]  # the model, spelled out
+    # 100 enrolled and 10 blank rows for walk-ins; the signature takes the last two rows with it.
+    expected = table_pages(110, PRINTABLE[paper], SIGN_HEAD, CELL, SIGN_ROW, SIGN_FOOT, keep=2)
+    assert expected == {"A4": [20, 24, 24, 24, 18], "F4": [23, 27, 27, 27, 6]}[paper]  # the model, spelled out
     assert len(reader.pages) == len(expected)
     assert_paper(reader, A4 if paper == "A4" else F4)
     assert_fonts_embedded(reader)
     pages = texts(reader)
     assert "DAFTAR HADIR PELATIHAN" in pages[0] and "Dasar Usaha Kuliner — Pertemuan 1" in pages[0]
-    # A row is number, name, registration number, kelurahan and the numbered place to sign, on one line.
-    row = re.compile(r"(\d+) (Peserta \d{3}) (317401-\d{4}-\d{5}) (Tebet Timur) (\d+)\.")
+    # A row is number, name, registration number, kelurahan and the numbered place to sign, on one line;
+    # a blank row for a walk-in is its number and the numbered place to sign.
+    row = re.compile(r"(\d+) (?:(Peserta \d{3}) (317401-\d{4}-\d{5}) (Tebet Timur) )?(\d+)\.")
     found = rows_by_page(pages, "No. Nama No. pendaftaran Kelurahan Tanda tangan", row)
     assert [len(m) for m in found] == expected
     numbers = [int(m[1]) for page in found for m in page]
-    assert numbers == list(range(1, 101))  # continues across pages: no gap, no repeat
+    assert numbers == list(range(1, 111))  # continues across pages: no gap, no repeat
     assert all(m[1] == m[5] for page in found for m in page)
-    assert sorted(m[2] for page in found for m in page) == [f"Peserta {i:03d}" for i in range(100)]
+    named = [m for page in found for m in page if m[2]]
+    assert [int(m[1]) for m in named] == list(range(1, 101))
+    assert sorted(m[2] for m in named) == [f"Peserta {i:03d}" for i in range(100)]
     assert "Fasilitator," in pages[-1] and "Facilitator Uji" in pages[-1]
     assert f"Halaman {len(pages)} dari {len(pages)}" in pages[-1]
+    for number, text in enumerate(pages, start=1):  # the running header: every page says what it is
+        assert "Daftar hadir · Dasar Usaha Kuliner — Pertemuan 1" in text, f"page {number} has no title"
+
+
+@pytest.mark.parametrize("paper,enrolled", [("A4", 33), ("F4", 39), ("F4", 66)])
+def test_sign_in_sheet_signature_never_alone(app, client, make_user, make_course, make_participant, paper, enrolled):
+    """Row counts where the signature alone would fill the last page: it takes the last rows with it,
+    every page carries the course and meeting, and ten numbered blank rows follow the enrolled."""
+    _, meeting = course_of(app, make_user, make_course, make_participant, enrolled)
+    assert table_pages(enrolled + 10, PRINTABLE[paper], SIGN_HEAD, CELL, SIGN_ROW, SIGN_FOOT)[-1] == 0
+    login(client, "fasil.tebet")
+    reader = pdf(client.get(f"/pertemuan/{meeting}/daftar-hadir.pdf?kertas={paper}"))
+    assert_paper(reader, A4 if paper == "A4" else F4)
+    pages = texts(reader)
+    assert 2 <= len(pages) <= 4
+    row = re.compile(r"(\d+) (?:(Peserta \d{3}) (317401-\d{4}-\d{5}) (Tebet Timur) )?(\d+)\.")
+    found = rows_by_page(pages, "No. Nama No. pendaftaran Kelurahan Tanda tangan", row)
+    assert len(found[-1]) >= 2 and "Fasilitator," in pages[-1] and "Facilitator Uji" in pages[-1]
+    assert [int(m[1]) for page in found for m in page] == list(range(1, enrolled + 11))
+    assert [int(m[1]) for page in found for m in page if not m[2]] == list(range(enrolled + 1, enrolled + 11))
+    for number, text in enumerate(pages, start=1):
+        assert "Dasar Usaha Kuliner — Pertemuan 1" in text, f"page {number} has no course and meeting"
 
 
 def test_certificates_one_per_landscape_page(app, client, make_user, make_course, make_participant):
@@ -208,6 +239,7 @@ def test_sku_request_letters_one_per_page(app, client, make_user, make_participa
 
 def test_event_booth_list_and_signup_list_of_100(app, client, make_user, make_participant):
     make_user("staff", username="desk.tebet")
+    set_mode(app, "bebas")  # sign-ups without the steps before P5
     event_id = make_event(app, booths=100)
     ids = people(make_participant, 105)
     with app.app_context():
@@ -217,7 +249,7 @@ def test_event_booth_list_and_signup_list_of_100(app, client, make_user, make_pa
     login(client, "desk.tebet")
 
     booths = pdf(client.get(f"/acara/{event_id}/stan.pdf"))
-    expected = table_pages(100, PRINTABLE["A4"], LIST_HEAD, CELL, CELL)
+    expected = table_pages(100, PRINTABLE["A4"], LIST_HEAD, CELL, CELL, LIST_FOOT, keep=2)
     assert expected == [29, 34, 34, 3]
     assert len(booths.pages) == len(expected)
     assert_paper(booths, A4)
@@ -227,10 +259,12 @@ def test_event_booth_list_and_signup_list_of_100(app, client, make_user, make_pa
     found = rows_by_page(pages, "Stan Nama Usaha Sektor HP", re.compile(r"(\d+) (Pedagang \d+) Warung Siti Kuliner \+62\d+"))
     assert [len(m) for m in found] == expected
     assert [int(m[1]) for page in found for m in page] == list(range(1, 101))
+    assert "Petugas kecamatan," in pages[-1] and found[-1]  # the signature with the last rows
+    assert all("Daftar stan · Bazar Tebet" in text for text in pages)
 
     signups = pdf(client.get(f"/acara/{event_id}/pendaftar.pdf"))
-    expected = table_pages(105, PRINTABLE["A4"], LIST_HEAD, CELL_9PT, CELL_9PT)
-    assert expected == [31, 37, 37]
+    expected = table_pages(115, PRINTABLE["A4"], LIST_HEAD, CELL_9PT, CELL_9PT, LIST_FOOT, keep=2)
+    assert expected == [31, 37, 37, 10]  # 105 sign-ups and 10 blank rows
     assert len(signups.pages) == len(expected)
     assert_paper(signups, A4)
     assert_fonts_embedded(signups)
@@ -238,9 +272,12 @@ def test_event_booth_list_and_signup_list_of_100(app, client, make_user, make_pa
     assert "DAFTAR PENDAFTAR — Bazar Tebet" in pages[0] and "100 terkonfirmasi, 5 menunggu, 0 batal" in pages[0]
     found = rows_by_page(pages, "No. Nama No. pendaftaran Kelurahan Status Daftar", re.compile(
         r"(\d+) (Pedagang \d+) (317401-\d{4}-\d{5}) Tebet Timur (Stan \d+|Tunggu #\d) \d{1,2} \w+ \d{4} \d{2}\.\d{2}"))
-    assert [len(m) for m in found] == expected
+    assert [len(m) for m in found] == [31, 37, 37, 0]  # the named rows; the last page holds the blank ones
     assert [int(m[1]) for page in found for m in page] == list(range(1, 106))
-    assert [m[4] for m in found[-1][-5:]] == [f"Tunggu #{i}" for i in range(1, 6)]
+    assert [m[4] for m in found[-2][-5:]] == [f"Tunggu #{i}" for i in range(1, 6)]
+    assert [int(line) for line in pages[-1].splitlines() if re.fullmatch(r"\d+", line)] == list(range(106, 116))
+    assert "Petugas kecamatan," in pages[-1]
+    assert all("Daftar pendaftar · Bazar Tebet" in text for text in pages)
 
 
 @pytest.mark.parametrize("query,paper", [("", A4), ("?kertas=F4", F4)])

@@ -147,6 +147,8 @@ def test_tallies_follow_every_kind_of_change(app, ctx, make_participant):
     ids += [make_participant(kecamatan="31.74.01", channel="online", name=n) for n in ("Dewi", "Ani", "Rina")]
     a, b, online, online2, online3 = (db.session.get(Participant, i) for i in ids)
     assert drift() == []
+    record_step(a, 1, date(2025, 12, 1), "test")      # registered earlier (no step before P1)
+    record_step(b, 1, date(2025, 12, 1), "test")
     record_step(a, 2, date(2025, 12, 30), "test")     # a week cut at the new year
     record_step(a, 4, date(2026, 1, 2), "test")
     record_step(b, 4, date(2026, 3, 3), "test")

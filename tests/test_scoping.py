@@ -70,8 +70,12 @@ def foreign_ids(app, make_user, make_participant, make_course) -> dict:
     from app.participants.importer import save_upload
     from app.settings.services import save_letterhead
 
+    from tests.test_steps import give_steps, set_mode
+
     menteng_staff = make_user("staff", kecamatan="31.71.06", username="walk.menteng")
     participant_id = make_participant(kecamatan="31.71.06")
+    set_mode(app, "bebas")  # a sign-up below without the steps before P5
+    give_steps(app, participant_id)  # registered 30 days ago: the records below are not dated before P1
     course_id = make_course(kecamatan="31.71.06")
     make_participant(kecamatan="31.71.06", channel="online", name="Pending Menteng")
     with app.app_context():
@@ -84,14 +88,13 @@ def foreign_ids(app, make_user, make_participant, make_course) -> dict:
 
         course = db.session.get(Course, course_id)
         enrollment = enroll(course, [db.session.get(Participant, participant_id)], None)[0][0]
-        from datetime import date as _date
-
         from app.business.services import add_capital
+        from app.core.timeutil import today_wib
         from app.licensing.services import Signer, request_letter
 
         participant = db.session.get(Participant, participant_id)
         letter = request_letter(participant, Signer("Camat Menteng", "Camat Menteng"), None)
-        application = add_capital(participant, "Bank DKI", "KUR", "1000000", _date(2026, 1, 5), None)
+        application = add_capital(participant, "Bank DKI", "KUR", "1000000", today_wib(), None)
         from app.core.timeutil import today_wib
         from app.events.services import create_event, sign_up
 

@@ -28,10 +28,13 @@ def set_mode(app, mode):
 
 
 def give_steps(app, participant_id, *steps):
+    """Steps dated 30 days ago; the registration (P1) moves back to that day first (no step before P1)."""
+    on = today_wib() - timedelta(days=30)
     with app.app_context():
         p = db.session.get(Participant, participant_id)
+        record_step(p, 1, on, "test")
         for step in steps:
-            record_step(p, step, today_wib() - timedelta(days=30), "test")
+            record_step(p, step, on, "test")
         db.session.commit()
 
 
@@ -52,7 +55,7 @@ def test_sequential_mode_refuses_a_licence_before_mentoring(app, client, login_a
     response = post_form(client, url, {"kind": "nib", "number": "1234567890123", "issued_on": today_wib().isoformat()},
                          token_url=url, follow_redirects=True)
     html = response.get_data(as_text=True)
-    assert "langkah P3 Pendampingan peserta ini belum selesai" in html
+    assert "langkah P3 Pendampingan belum selesai untuk peserta ini" in html
     assert steps_of(app, pid) == [1, 2]
 
 

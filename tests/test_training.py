@@ -13,6 +13,7 @@ from app.core.timeutil import today_wib
 from app.extensions import db
 from app.participants.models import Participant, ParticipantStep
 from app.training.models import Attendance, Certificate, Course, Enrollment, Meeting
+from app.participants.services import record_step
 from app.training.services import enroll
 from tests.conftest import csrf_from, login, post_form
 
@@ -21,6 +22,9 @@ def enrol_new(app, make_participant, course_id, count, kecamatan="31.74.01"):
     ids = [make_participant(kecamatan=kecamatan, nik=f"{'317401' if kecamatan == '31.74.01' else '317106'}0101{80 + i // 9000:02d}{i % 9000 + 1:04d}",
                             name=f"Peserta {i:03d}") for i in range(count)]
     with app.app_context():
+        # Registered two months ago, so that marks at past meetings are not before their P1.
+        for p in db.session.scalars(select(Participant).where(Participant.id.in_(ids))):
+            record_step(p, 1, today_wib() - timedelta(days=60), "test")
         course = db.session.get(Course, course_id)
         added, _ = enroll(course, db.session.scalars(select(Participant).where(Participant.id.in_(ids))
                                                      .order_by(Participant.id)).all(), None)
@@ -111,7 +115,16 @@ def test_enrol_by_search_and_capacity(app, client, login_as, make_course, make_p
     response = post_form(client, f"{url}/peserta", {"participant_id": [str(i) for i in ids]}, token_url=url,
                          follow_redirects=True)
     html = response.get_data(as_text=True)
-    assert "2 peserta ditambahkan" in html and "Kelas penuh (2 kursi): Citra tidak ditambahkan." in html
+    # Over the seats left: nobody is added, and one message says by how many (not one error per person).
+    assert "Dipilih 3 peserta, sisa kursi 2: tidak ada yang ditambahkan. Kurangi pilihan 1 peserta." in html
+    assert "ditambahkan ke pelatihan" not in html and html.count("flash-error") == 1
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Enrollment)) == 0
+    html = post_form(client, f"{url}/peserta", {"participant_id": [str(i) for i in ids[:2]]}, token_url=url,
+                     follow_redirects=True).get_data(as_text=True)
+    assert "2 peserta ditambahkan" in html
+    full = post_form(client, f"{url}/peserta", {"participant_id": str(ids[2])}, token_url=url, follow_redirects=True)
+    assert "Kelas penuh (2 kursi): Citra tidak ditambahkan." in full.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Enrollment)) == 2
     again = post_form(client, f"{url}/peserta", {"participant_id": str(ids[0])}, token_url=url, follow_redirects=True)

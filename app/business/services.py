@@ -2,13 +2,15 @@
 import re
 from datetime import date
 
-from sqlalchemy import exists, select
+from babel.dates import format_date
+from sqlalchemy import select
 
 from ..core import audit
 from ..core.timeutil import today_wib
 from ..extensions import db
-from ..participants.models import Participant, ParticipantStep
-from ..participants.services import StepOrderError, check_step_order, record_step
+from ..participants.models import Participant
+from ..participants.services import (StepOrderError, check_step_order, record_step, registration_date,
+                                     step_date_error)
 from .models import CAPITAL_STATUSES, CapitalApplication, FinancialReport
 
 MAX_AMOUNT = 10**13
@@ -40,13 +42,15 @@ def parse_rupiah(raw: str | None, field: str, label: str) -> int:
 
 
 def _first_step_check(participant: Participant, step: int, exc=BusinessError) -> None:
-    has = db.session.scalar(select(exists().where(ParticipantStep.participant_id == participant.id,
-                                                  ParticipantStep.step == step)))
-    if not has:
-        try:
-            check_step_order(participant, step)
-        except StepOrderError as err:
-            raise exc(str(err)) from None
+    try:
+        check_step_order(participant, step)  # (nothing to check once the step is reached)
+    except StepOrderError as err:
+        raise exc(str(err)) from None
+
+
+def _date_check(participant: Participant, on: date, field: str, what: str) -> None:
+    if (message := step_date_error(participant, on, what)) is not None:
+        raise BusinessError(message, field)
 
 
 def save_report(participant: Participant, month: date | None, revenue: str, costs: str, employees: int | None,
@@ -60,6 +64,10 @@ def save_report(participant: Participant, month: date | None, revenue: str, cost
     costs_value = parse_rupiah(costs, "costs", "Biaya")
     if employees is None or employees < 0 or employees > 10000:
         raise BusinessError("Jumlah karyawan 0 sampai 10.000.", "employees")
+    registered = registration_date(participant)
+    if registered is not None and month < registered.replace(day=1):
+        raise BusinessError(f"Bulan laporan tidak boleh sebelum bulan pendaftaran peserta (P1), "
+                            f"{format_date(registered, 'MMMM y', locale='id')}.", "month")
     duplicate = db.session.scalars(select(FinancialReport).where(
         FinancialReport.participant_id == participant.id, FinancialReport.month == month)).first()
     if duplicate is not None and (report is None or duplicate.id != report.id):
@@ -85,7 +93,8 @@ def save_report(participant: Participant, month: date | None, revenue: str, cost
                          summary=f"Laporan keuangan {month.month:02d}/{month.year} diubah")
     first = min(db.session.scalars(select(FinancialReport.month).where(
         FinancialReport.participant_id == participant.id)))
-    record_step(participant, 6, first, "financial_report", report.id)
+    # The month of registration counts from the registration day itself (no step before P1).
+    record_step(participant, 6, max(first, registered or first), "financial_report", report.id)
     return report
 
 
@@ -101,6 +110,7 @@ def add_capital(participant: Participant, institution: str, product: str, amount
         raise BusinessError("Tanggal rujukan wajib diisi.", "referred_on")
     if referred_on > today_wib():
         raise BusinessError("Tanggal tidak boleh di masa depan.", "referred_on")
+    _date_check(participant, referred_on, "referred_on", "Tanggal rujukan")
     application = CapitalApplication(participant_id=participant.id, institution=institution[:150],
                                      product=product[:100], amount=value, referred_on=referred_on,
                                      recorded_by_id=getattr(user, "id", None))
@@ -124,6 +134,7 @@ def set_capital_status(application: CapitalApplication, status: str, on: date | 
     if on < application.referred_on:
         raise BusinessError("Tanggal tidak boleh sebelum tanggal rujukan.", "on")
     participant = application.participant
+    _date_check(participant, on, "on", "Tanggal")
     if status == "approved":
         _first_step_check(participant, 7)
     before = audit.snapshot(application)

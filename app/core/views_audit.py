@@ -8,6 +8,7 @@ from sqlalchemy.orm import joinedload
 from ..extensions import db
 from .access import ADMIN, roles_required
 from .audit import AuditLog
+from .audit_words import worded
 from .htmx import render
 from .pagination import paginate
 from .scoping import scoped
@@ -38,4 +39,5 @@ def index():
         stmt = stmt.where(AuditLog.at < _utc(day + timedelta(days=1)))
     page = paginate(stmt.order_by(AuditLog.at.desc(), AuditLog.id.desc()), request.args.get("hal", 1))
     actions = sorted({a for (a,) in db.session.execute(select(AuditLog.action).distinct())})
-    return render("core/audit.html", "core/_audit_table.html", page=page, args=args, actions=actions)
+    return render("core/audit.html", "core/_audit_table.html", page=page, args=args, actions=actions,
+                  worded=worded)

@@ -108,9 +108,12 @@ def demo_event():
     day = today_wib()
     event = create_event("bazar", "Bazar UMKM Tebet (demo)", kec, "Lapangan Tebet", day + timedelta(days=14),
                          day + timedelta(days=15), 20, day, day + timedelta(days=13), None, fair_order=True)
-    participants = db.session.scalars(select(Participant).where(
-        Participant.kecamatan_id == kec.id, Participant.status == "active").order_by(Participant.id.desc()).limit(25)).all()
-    for p in participants:
+    from ..participants.services import missing_steps_for
+
+    candidates = db.session.scalars(select(Participant).where(
+        Participant.kecamatan_id == kec.id, Participant.status == "active").order_by(Participant.id.desc()).limit(500)).all()
+    blocked = missing_steps_for([p.id for p in candidates], 5)  # mode berurutan: only those who may reach P5
+    for p in [p for p in candidates if not blocked[p.id]][:25]:
         sign_up(event.id, p, None)
     db.session.commit()
     return event

@@ -21,7 +21,12 @@ def _load(participant):
     open_events = [e for e in db.session.scalars(scoped(select(Event), Event).where(
         Event.signup_opens <= today, Event.signup_closes >= today).order_by(Event.starts_on).limit(50))
         if e.id not in joined and eligible(e, participant)]
-    return {"p": participant, "signups": signups, "open_events": open_events}
+    from ..participants.services import missing_steps, missing_steps_phrase
+    from .services import MARKET_STEP
+
+    missing = missing_steps(participant, MARKET_STEP) if open_events else []
+    return {"p": participant, "signups": signups, "open_events": open_events,
+            "step_block": missing_steps_phrase(missing) if missing else None}
 
 
 def register() -> None:

@@ -1,8 +1,11 @@
 """Sign-up rules: never more confirmed than booths (row lock on the event), first come first served,
-a cancellation promotes the first in line; attending completes P5."""
+a cancellation promotes the first in line; attending completes P5.
+
+Attending completes P5, so in mode berurutan the step rule applies at every door that leads there:
+sign-up (desk, bulk, public), promotion from the waiting list, and attendance itself."""
 from datetime import date
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from ..core import audit
@@ -11,8 +14,9 @@ from ..core.formatting import tanggal
 from ..core.scoping import Scope
 from ..core.timeutil import today_wib, utcnow
 from ..extensions import db
-from ..participants.models import Participant, ParticipantStep
-from ..participants.services import StepOrderError, check_step_order, record_step, remove_step
+from ..participants.models import Participant
+from ..participants.services import (StepOrderError, check_step_order, missing_steps_for, missing_steps_phrase,
+                                     record_step, registration_date, remove_step)
 from .models import KINDS, REACHES, Event, EventQuota, Signup
 
 
@@ -31,6 +35,7 @@ class EventError(ValueError):
 # Who organises events: a kecamatan desk, or a Sudin/Dinas manager for a larger event.
 ORGANISER_ROLES = (ADMIN, MANAGER, STAFF)
 NOT_ORGANISER, TOO_EARLY = "not_organiser", "too_early"
+MARKET_STEP = 5  # attending an event completes P5 Pemasaran
 
 
 def create_event(kind, name, kecamatan, venue, starts_on, ends_on, booths, opens, closes, user,
@@ -111,6 +116,11 @@ def sign_up(event_id: int, participant: Participant, user, today: date | None = 
         raise EventError(f"{participant.name} belum diverifikasi (P1).")
     if not eligible(event, participant):
         raise EventError(f"{participant.name} tidak termasuk yang boleh mendaftar ({event.reach_label}).")
+    try:
+        check_step_order(participant, MARKET_STEP, who=participant.name,
+                         doing=f"belum dapat didaftarkan di {event.name} (hadir di acara mencatat P5 Pemasaran)")
+    except StepOrderError as err:
+        raise EventError(str(err)) from None
     existing = db.session.scalars(select(Signup).where(Signup.event_id == event.id,
                                                        Signup.participant_id == participant.id)).first()
     if existing is not None and existing.status != "cancelled":
@@ -181,9 +191,11 @@ def cancel(signup: Signup, reason: str) -> Signup | None:
                  changes={"status": {"before": before, "after": "cancelled"}}, summary=f"Batal: {reason[:100]}")
     if freed is None:
         return None
-    # The first in line whose sector is under its quota gets the booth.
-    for first in waiting_line(event.id):
-        if _sector_full(event, first.participant.sector_id):
+    # The first in line whose sector is under its quota, and who may reach P5 (mode berurutan), gets the booth.
+    line = waiting_line(event.id)
+    blocked = missing_steps_for([s.participant_id for s in line], MARKET_STEP)
+    for first in line:
+        if _sector_full(event, first.participant.sector_id) or blocked.get(first.participant_id):
             continue
         first.status, first.booth, first.promoted_at = "confirmed", freed, utcnow()
         db.session.flush()
@@ -222,14 +234,12 @@ def set_attended(signup: Signup, attended: bool, by: Scope, today: date | None =
         raise EventError("Hanya peserta terkonfirmasi yang dapat ditandai hadir.")
     participant = signup.participant
     if attended and not signup.attended:
-        has_p5 = db.session.scalar(select(exists().where(ParticipantStep.participant_id == participant.id,
-                                                         ParticipantStep.step == 5)))
-        if not has_p5:
-            try:
-                check_step_order(participant, 5)
-            except StepOrderError as err:
-                raise EventError(str(err)) from None
-        record_step(participant, 5, signup.event.starts_on, "event", signup.event_id)
+        try:
+            check_step_order(participant, MARKET_STEP, who=participant.name,
+                             doing="kehadiran (P5 Pemasaran) belum dapat dicatat")
+        except StepOrderError as err:
+            raise EventError(str(err)) from None
+        record_step(participant, MARKET_STEP, _attendance_date(signup.event, participant), "event", signup.event_id)
     elif not attended and signup.attended:
         remove_step(participant, 5, "event", signup.event_id)
     if signup.attended != attended:
@@ -237,6 +247,29 @@ def set_attended(signup: Signup, attended: bool, by: Scope, today: date | None =
         audit.record("signup.attended", signup, kecamatan_id=participant.kecamatan_id,
                      changes={"attended": {"before": not attended, "after": attended}},
                      summary=("Hadir di " if attended else "Batal hadir di ") + signup.event.name)
+
+
+def _attendance_date(event: Event, participant: Participant) -> date:
+    """P5's date: the event's first day, or the registration day when they registered during the event;
+    never before P1 (a participant registered after the event cannot have attended it)."""
+    registered = registration_date(participant)
+    if registered is None or registered <= event.starts_on:
+        return event.starts_on
+    if registered <= event.ends_on:
+        return registered
+    raise EventError(f"{participant.name} baru terdaftar (P1) {tanggal(registered)}, sesudah acara ini; "
+                     "kehadiran tidak dapat dicatat.")
+
+
+def step_blocks(event_id: int, signups: list[Signup] | None = None) -> dict[int, str]:
+    """Sign-up id → why it cannot be marked present (confirmed) or promoted (waiting) under the step
+    rule, e.g. sign-ups made before the mode became berurutan. One query for the steps of all."""
+    if signups is None:
+        signups = list(db.session.scalars(select(Signup).where(Signup.event_id == event_id,
+                                                               Signup.status != "cancelled")))
+    rows = [s for s in signups if s.status != "cancelled" and not (s.status == "confirmed" and s.attended)]
+    missing = missing_steps_for({s.participant_id for s in rows}, MARKET_STEP)
+    return {s.id: missing_steps_phrase(missing[s.participant_id]) for s in rows if missing.get(s.participant_id)}
 
 
 def counts(event_id: int) -> dict[str, int]:
@@ -309,11 +342,13 @@ def update_event(event: Event, name: str, venue: str, starts_on, ends_on, booths
 def fill_free_booths(event: Event) -> list[Signup]:
     """After booths were added, the line moves up into them (quotas respected)."""
     promoted = []
-    for waiting in waiting_line(event.id):
+    line = waiting_line(event.id)
+    blocked = missing_steps_for([s.participant_id for s in line], MARKET_STEP)
+    for waiting in line:
         booth = _free_booth(event)
         if booth is None:
             break
-        if _sector_full(event, waiting.participant.sector_id):
+        if _sector_full(event, waiting.participant.sector_id) or blocked.get(waiting.participant_id):
             continue
         waiting.status, waiting.booth, waiting.promoted_at = "confirmed", booth, utcnow()
         db.session.flush()

@@ -21,7 +21,7 @@ from . import bp
 from .forms import CancelForm, EventForm
 from .models import Event, Signup
 from .services import EventError, assign_booth, cancel, counts, create_event, eligible, move, update_event, set_attended, sign_up, waiting_line
-from .services import NOT_ORGANISER, attendance_refusal
+from .services import MARKET_STEP, NOT_ORGANISER, attendance_refusal, step_blocks
 
 VIEW = (ADMIN, MANAGER, STAFF)
 # Events are organised by a kecamatan desk, or by a Sudin/Dinas manager for a larger event (hosted
@@ -96,9 +96,13 @@ def _detail_context(event: Event) -> dict:
     visible = set(db.session.scalars(scoped(select(Signup.id), Signup).where(Signup.event_id == event.id)))
     waiting = [(place, s) for place, s in enumerate(waiting_line(event.id), start=1) if s.id in visible]
     promoted = request.args.get("naik", type=int)
+    # Sign-ups the step rule stops (e.g. made before the mode became berurutan): why, per sign-up.
+    blocks = step_blocks(event.id, list(confirmed) + [s for _, s in waiting])
     return {"confirmed": confirmed, "waiting": waiting, "counts": counts(event.id), "can_edit": current_user.role in DESK,
             "promoted": promoted, "organiser": event.organised_by(current_scope()),
-            "attendance": attendance_refusal(event, current_scope())}
+            "attendance": attendance_refusal(event, current_scope()), "blocks": blocks,
+            "blocked_confirmed": [s for s in confirmed if s.id in blocks],
+            "blocked_waiting": [s for _, s in waiting if s.id in blocks]}
 
 
 def _forbidden(err: EventError):
@@ -132,7 +136,14 @@ def search(event_id: int):
             clause, Participant.status == "active", Participant.id.not_in(taken)).order_by(Participant.name_key)
             .limit(20)).all()
     return render("events/detail.html", "events/_search_results.html", page_context=lambda: _detail_context(event),
-                  event=event, results=results, term=term)
+                  event=event, results=results, term=term, missing=_missing_phrases([p.id for p in results]))
+
+
+def _missing_phrases(participant_ids) -> dict[int, str]:
+    """Participant id → why the step rule keeps them from signing up (mode berurutan), one query."""
+    from ..participants.services import missing_steps_for, missing_steps_phrase
+
+    return {pid: missing_steps_phrase(m) for pid, m in missing_steps_for(participant_ids, MARKET_STEP).items() if m}
 
 
 @bp.post("/acara/<int:event_id>/daftar")
@@ -142,15 +153,29 @@ def signup(event_id: int):
     ids = parse_ids(request.form.getlist("participant_id"), 500)
     participants = db.session.scalars(scoped(select(Participant), Participant).where(Participant.id.in_(ids))
                                       .order_by(Participant.name_key, Participant.id)).all()
+    if request.form.get("batas_stan") == "1" and request.form.get("daftar_tunggu") != "1":
+        # From the bulk page: more ticked than booths left is refused as a whole, with one message,
+        # unless the desk chose to put the rest on the waiting list.
+        free = max(event.booths - counts(event.id)["confirmed"], 0)
+        if len(participants) > free:
+            flash(f"Dipilih {len(participants)} peserta, sisa stan {free}: tidak ada yang didaftarkan. Kurangi "
+                  f"pilihan {len(participants) - free} peserta, atau centang \"masukkan sisanya ke daftar tunggu\".",
+                  "error")
+            return redirect(url_for("events.signup_bulk", event_id=event.id))
     done = {"confirmed": 0, "waiting": 0}
+    problems = []
     for p in participants:
         try:
             with db.session.begin_nested():
                 result = sign_up(event.id, p, current_user)
             done[result.status] += 1
         except EventError as err:
-            flash(err.message, "error")
+            problems.append(err.message)
     db.session.commit()
+    for problem in problems[:10]:
+        flash(problem, "error")
+    if len(problems) > 10:
+        flash(f"… dan {len(problems) - 10} peserta lain tidak didaftarkan.", "error")
     if participants:
         flash(f"{done['confirmed']} terkonfirmasi, {done['waiting']} masuk daftar tunggu.", "success")
     return redirect(url_for("events.detail", event_id=event.id))
@@ -162,6 +187,7 @@ def cancel_signup(signup_id: int):
     signup_ = get_or_404(Signup, signup_id)
     form = CancelForm()
     if form.validate_on_submit():
+        freed_booth = signup_.status == "confirmed"
         try:
             promoted = cancel(signup_, form.reason.data)
         except EventError as err:
@@ -173,6 +199,10 @@ def cancel_signup(signup_id: int):
             flash(f"Pendaftaran {signup_.participant.name} dibatalkan.", "success")
             if promoted:
                 flash(f"{promoted.participant.name} naik dari daftar tunggu ke stan {promoted.booth}.", "success")
+            passed = step_blocks(signup_.event_id, waiting_line(signup_.event_id)) if freed_booth else {}
+            if passed:
+                flash(f"{len(passed)} peserta di daftar tunggu tidak dapat naik ke stan karena mode berurutan; "
+                      "alasannya tertera di daftar tunggu.", "error")
             return redirect(url_for("events.detail", event_id=signup_.event_id, naik=promoted.id if promoted else None))
     status = 422 if form.is_submitted() else 200
     return render_template("events/cancel.html", form=form, s=signup_), status
@@ -288,7 +318,7 @@ def move_signup(signup_id: int):
 @roles_required(*DESK)
 def checkin(event_id: int):
     """At the venue: scan the card's QR code (or type the number) to mark a confirmed participant present."""
-    from ..participants.services import is_reg_number
+    from ..participants.services import checkin_key
 
     event = get_or_404(Event, event_id)
     refusal = _attendance_or_403(event)
@@ -296,11 +326,13 @@ def checkin(event_id: int):
     if request.method == "POST" and refusal is not None:
         result = {"kind": "refused", "message": refusal.message}
     elif request.method == "POST":
-        number = (request.form.get("reg_number") or "").strip().upper()[:40]
-        signup_ = db.session.scalars(select(Signup).join(Participant).where(
-            Signup.event_id == event.id, Participant.reg_number == number)).first() if is_reg_number(number) else None
-        if not is_reg_number(number):
-            result = {"kind": "invalid", "number": number}
+        typed = (request.form.get("reg_number") or "").strip()[:40]
+        key = checkin_key(typed)
+        number = key.value if key and key.kind == "reg_number" else typed
+        signup_ = db.session.scalars(scoped(select(Signup), Signup).join(Participant).where(
+            Signup.event_id == event.id, key.clause())).first() if key else None
+        if key is None:
+            result = {"kind": "invalid", "number": typed}
         elif signup_ is None:
             result = {"kind": "unknown", "number": number}
         elif signup_.status != "confirmed":
@@ -345,8 +377,10 @@ def signup_bulk(event_id: int):
         stmt = stmt.where(exists().where(ParticipantStep.participant_id == Participant.id, ParticipantStep.step == 4))
     page = paginate(stmt, request.args.get("hal", 1), size=200)
     kelurahan = db.session.scalars(scoped(select(Kelurahan).order_by(Kelurahan.name), Kelurahan)).all()
+    tally = counts(event.id)
     return render_template("events/signup_bulk.html", event=event, page=page, args=args, kelurahan=kelurahan,
-                           counts=counts(event.id))
+                           counts=tally, free=max(event.booths - tally["confirmed"], 0),
+                           missing=_missing_phrases([p.id for p in page.items]))
 
 
 @bp.post("/peserta/<int:participant_id>/acara")
@@ -420,7 +454,7 @@ def roster(event_id: int):
     refusal = _attendance_or_403(event)
     rows = _attendance_rows(event)
     return render_template("events/roster.html", event=event, rows=rows, present=sum(1 for s in rows if s.attended),
-                           refusal=refusal)
+                           refusal=refusal, blocks=step_blocks(event.id, rows))
 
 
 @bp.post("/acara/<int:event_id>/kehadiran/<int:signup_id>")

@@ -13,7 +13,7 @@ from ..core.sequences import next_values
 from ..core.timeutil import today_wib
 from ..extensions import db
 from ..participants.models import Participant, ParticipantStep
-from ..participants.services import StepOrderError, check_step_order, program_mode, record_step
+from ..participants.services import StepOrderError, check_step_order, program_mode, record_step, step_date_error
 from ..regions.models import Kelurahan
 from ..settings.services import letterhead_for
 from .models import KINDS, License, SkuLetter
@@ -71,6 +71,8 @@ def record_license(participant: Participant, kind: str, number: str, issued_on: 
         raise LicensingError("Tanggal terbit wajib diisi.", "issued_on")
     if issued_on > today_wib():
         raise LicensingError("Tanggal terbit tidak boleh di masa depan.", "issued_on")
+    if (message := step_date_error(participant, issued_on, "Tanggal terbit izin")) is not None:
+        raise LicensingError(message, "issued_on")
     if kind == "sku":
         if not kelurahan_id:
             raise LicensingError("Pilih kelurahan yang menerbitkan SKU.", "kelurahan_id")
@@ -81,13 +83,10 @@ def record_license(participant: Participant, kind: str, number: str, issued_on: 
         kelurahan_id = None
     if participant.status != "active":
         raise LicensingError("Peserta belum diverifikasi (P1).")
-    has_p4 = db.session.scalar(select(exists().where(ParticipantStep.participant_id == participant.id,
-                                                     ParticipantStep.step == 4)))
-    if not has_p4:
-        try:
-            check_step_order(participant, 4)
-        except StepOrderError as err:
-            raise LicensingError(str(err)) from None
+    try:
+        check_step_order(participant, 4)  # (nothing to check once P4 is reached)
+    except StepOrderError as err:
+        raise LicensingError(str(err)) from None
     key = _number_key(kind, number, kelurahan_id)
     if db.session.scalar(select(exists().where(License.number_key == key))):
         raise LicensingError("Nomor izin ini sudah tercatat untuk peserta lain atau sebelumnya.", "number")

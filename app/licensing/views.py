@@ -1,3 +1,5 @@
+from datetime import date
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -6,13 +8,14 @@ from sqlalchemy.orm import joinedload
 from ..core import audit
 from ..core.access import ADMIN, MANAGER, STAFF, roles_required
 from ..core.converters import parse_id, parse_ids
+from ..core.formatting import tanggal
 from ..core.forms import add_error
 from ..core.pagination import paginate
 from ..core.pdf import PAPERS, pdf_response, qr_svg, render_pdf
 from ..core.scoping import current_scope, get_or_404, scoped
 from ..core.security import public_lookup_limit
 from ..extensions import db
-from ..participants.models import Participant
+from ..participants.models import Participant, ParticipantStep
 from ..participants.services import mask_name
 from ..regions.models import Kelurahan
 from ..settings.services import letterhead_for
@@ -79,8 +82,37 @@ def letter_new(participant_id: int):
                            open_letter=open_letter), status
 
 
+def letter_facts(letters: list[SkuLetter]) -> dict[int, dict[int, date]]:
+    """letter id → {step: date} of the participant's steps reached on or before the letter's date:
+    the only facts the letter may state (one query for all letters, through the scope)."""
+    ids = {letter.participant_id for letter in letters}
+    reached: dict[int, dict[int, date]] = {pid: {} for pid in ids}
+    stmt = scoped(select(ParticipantStep.participant_id, ParticipantStep.step, ParticipantStep.completed_on),
+                  ParticipantStep).where(ParticipantStep.participant_id.in_(ids))
+    for pid, step, on in db.session.execute(stmt):
+        reached[pid][step] = on
+    return {letter.id: {step: on for step, on in reached[letter.participant_id].items() if on <= letter.letter_date}
+            for letter in letters}
+
+
+def letter_statement(facts: dict[int, date], kecamatan_name: str) -> str:
+    """The letter's sentence about the participant, following their actual steps (P1, P2, P3)."""
+    done = []
+    if 2 in facts:
+        done.append(f"telah mengikuti pelatihan kewirausahaan (selesai {tanggal(facts[2])})")
+    if 3 in facts:
+        done.append(f"telah mendapat pendampingan usaha (sejak {tanggal(facts[3])})")
+    registered = f" sejak {tanggal(facts[1])}" if 1 in facts else ""
+    sentence = f"Peserta tersebut terdaftar sebagai peserta program di Kecamatan {kecamatan_name}{registered}"
+    if done:
+        return sentence + ", " + " dan ".join(done) + "."
+    return sentence + "."
+
+
 def _letters_pdf(letters: list[SkuLetter], filename: str):
-    items = [{"l": letter, "qr": qr_svg(url_for("licensing.verify_letter", code=letter.code, _external=True), scale=2)}
+    facts = letter_facts(letters)
+    items = [{"l": letter, "qr": qr_svg(url_for("licensing.verify_letter", code=letter.code, _external=True), scale=2),
+              "statement": letter_statement(facts[letter.id], letter.kecamatan.name)}
              for letter in letters]
     letterheads = {letter.kecamatan_id: letterhead_for(letter.kecamatan) for letter in letters}
     paper = request.args.get("kertas", "A4").upper()

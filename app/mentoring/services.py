@@ -1,15 +1,15 @@
 """Mentoring rules: pendamping of the participant's kecamatan; the first visit completes P3."""
 from datetime import date
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 
 from ..auth.models import User
 from ..core import audit
 from ..core.access import PENDAMPING
 from ..core.timeutil import today_wib
 from ..extensions import db
-from ..participants.models import Participant, ParticipantStep
-from ..participants.services import StepOrderError, check_step_order, record_step
+from ..participants.models import Participant
+from ..participants.services import StepOrderError, check_step_order, record_step, step_date_error
 from .models import Visit
 
 
@@ -48,17 +48,16 @@ def record_visit(participant: Participant, user, visit_date: date | None, topic:
         raise MentoringError("Tanggal kunjungan wajib diisi.", "visit_date")
     if visit_date > today_wib():
         raise MentoringError("Tanggal kunjungan tidak boleh di masa depan.", "visit_date")
+    if (message := step_date_error(participant, visit_date, "Tanggal kunjungan")) is not None:
+        raise MentoringError(message, "visit_date")
     if not (topic or "").strip():
         raise MentoringError("Topik wajib diisi.", "topic")
     if follow_up_on and follow_up_on < visit_date:
         raise MentoringError("Tanggal tindak lanjut harus sesudah tanggal kunjungan.", "follow_up_on")
-    has_p3 = db.session.scalar(select(exists().where(ParticipantStep.participant_id == participant.id,
-                                                     ParticipantStep.step == 3)))
-    if not has_p3:
-        try:
-            check_step_order(participant, 3)
-        except StepOrderError as err:
-            raise MentoringError(str(err)) from None
+    try:
+        check_step_order(participant, 3)  # (nothing to check once P3 is reached)
+    except StepOrderError as err:
+        raise MentoringError(str(err)) from None
     visit = Visit(participant_id=participant.id, pendamping_id=participant.pendamping_id or getattr(user, "id", None),
                   visit_date=visit_date, topic=topic.strip(), notes=(notes or "").strip(),
                   next_step=(next_step or "").strip(), follow_up_on=follow_up_on)

@@ -52,6 +52,7 @@ TARGETS = {
     "sector": ("Sektor usaha", False),
     "stage": ("Tahap usaha", False),
     "registered_on": ("Tanggal daftar", False),
+    "channel": ("Saluran pendaftaran", False),
 }
 SYNONYMS = {
     "nik": {"nik", "noktp", "nomorktp", "nomorindukkependudukan", "ktp"},
@@ -66,11 +67,14 @@ SYNONYMS = {
     "sector": {"sektor", "sektorusaha", "bidangusaha", "jenisusaha"},
     "stage": {"tahap", "tahapusaha"},
     "registered_on": {"tanggaldaftar", "tgldaftar", "timestamp", "tanggalpendaftaran"},
+    "channel": {"saluran", "saluranpendaftaran", "channel", "caradaftar", "carapendaftaran", "jalurpendaftaran",
+                "jalur", "sumberpendaftaran"},
 }
 TEMPLATE_HEADERS = ["NIK", "Nama lengkap", "Nomor HP", "Tanggal lahir", "Jenis kelamin", "Surel", "Alamat",
-                    "Kelurahan", "Nama usaha", "Sektor usaha", "Tahap usaha", "Tanggal daftar"]
+                    "Kelurahan", "Nama usaha", "Sektor usaha", "Tahap usaha", "Tanggal daftar", "Saluran pendaftaran"]
 TEMPLATE_EXAMPLE = ["3171011708859901", "Contoh Nama", "0812-3456-7890", "17-08-1985", "L", "",
-                    "Jl. Contoh No. 1 RT 001/RW 002", "Gambir", "Warung Contoh", "Kuliner", "Sudah berjalan", ""]
+                    "Jl. Contoh No. 1 RT 001/RW 002", "Gambir", "Warung Contoh", "Kuliner", "Sudah berjalan", "",
+                    "Datang langsung"]
 
 
 class ImportFileError(ValueError):
@@ -349,6 +353,28 @@ def discard_upload(token: str) -> None:
 # --- Checking rows -------------------------------------------------------------------------
 
 GENDER_WORDS = {"l": "L", "lk": "L", "lakilaki": "L", "pria": "L", "p": "P", "pr": "P", "perempuan": "P", "wanita": "P"}
+# The channel column: what a spreadsheet says → Participant.channel. An empty cell, or a word for
+# "imported / other", keeps the default "import"; any other word is a row error (never guessed).
+CHANNEL_WORDS = {
+    **dict.fromkeys(["online", "daring", "web", "website", "situs", "googleform", "formulir", "formulironline",
+                     "formulirdaring", "internet"], "online"),
+    **dict.fromkeys(["walkin", "walkins", "datanglangsung", "langsung", "luring", "offline", "loket", "meja",
+                     "tatapmuka"], "walkin"),
+    **dict.fromkeys(["import", "impor", "lainnya", "lain", "lainlain", "other", "others"], "import"),
+}
+CHANNEL_HELP = "isi Daring, Datang langsung, atau Lainnya (atau kosongkan)"
+
+
+def parse_channel(text: str) -> str:
+    """'Daring' → 'online', 'Walk-in' → 'walkin', '' / 'Lainnya' → 'import'; ValueError otherwise."""
+    key = _key(text)
+    if not key:
+        return "import"
+    if key not in CHANNEL_WORDS:
+        raise ValueError(text)
+    return CHANNEL_WORDS[key]
+
+
 STAGE_WORDS = {**{_key(k): k for k in STAGES}, **{_key(v): k for k, v in STAGES.items()}, "berjalan": "berjalan"}
 
 
@@ -368,6 +394,7 @@ class RowResult:
     values: dict
     errors: list[str] = field(default_factory=list)
     registered_on: date | None = None
+    channel: str = "import"
 
 
 def check_rows(headers, rows, mapping: dict[str, str]) -> list[RowResult]:
@@ -416,12 +443,19 @@ def check_rows(headers, rows, mapping: dict[str, str]) -> list[RowResult]:
             try:
                 registered_on = parse_date(get(row, "registered_on"))
             except ValueError:
-                errors.append("Tanggal daftar tidak terbaca.")
+                errors.append("Tanggal daftar tidak terbaca (pakai hari-bulan-tahun, mis. 07-01-2018).")
+        channel = "import"
+        if get(row, "channel"):
+            try:
+                channel = parse_channel(get(row, "channel"))
+            except ValueError:
+                errors.append(f"Saluran pendaftaran '{get(row, 'channel')[:40]}' tidak dikenal; {CHANNEL_HELP}.")
         reg = Registration(nik=get(row, "nik"), name=get(row, "name"), birth_date=birth, gender=gender,
                            phone=get(row, "phone"), email=get(row, "email"), address=get(row, "address"),
                            kelurahan=get(row, "kelurahan"), business_name=get(row, "business_name"),
                            sector_id=sector_id, stage=stage or "ide", phone_required=False)
-        checked = check_registration(reg, prefixes)
+        future = registered_on is not None and registered_on > today_wib()
+        checked = check_registration(reg, prefixes, registered_on=None if future else registered_on)
         errors += list(checked.errors.values())
         kel_value = reg.kelurahan.strip()
         if kel_value not in kel_cache:
@@ -436,9 +470,9 @@ def check_rows(headers, rows, mapping: dict[str, str]) -> list[RowResult]:
                 errors.append(f"NIK sama dengan baris {seen_nik[nik]} di berkas ini.")
             else:
                 seen_nik[nik] = number
-        if registered_on and registered_on > today_wib():
+        if future:
             errors.append("Tanggal daftar di masa depan.")
-        results.append(RowResult(number, checked.values, errors, registered_on))
+        results.append(RowResult(number, checked.values, errors, registered_on, channel))
 
     # NIKs already registered, looked up in chunks (one query per 1,000 rows).
     niks = [r.values["nik"] for r in results if not r.errors]
@@ -463,10 +497,10 @@ def import_rows(results: list[RowResult], kecamatan: Kecamatan, user_id: int, fi
         values = {k: v for k, v in result.values.items() if not k.startswith("_")}
         registered_at = datetime.combine(result.registered_on, datetime.min.time()) if result.registered_on else now
         participants.append(Participant(**values, name_key=name_key(values["name"]), kecamatan_id=kecamatan.id,
-                                        channel="import", status="active", registered_by_id=user_id,
+                                        channel=result.channel, status="active", registered_by_id=user_id,
                                         registered_at=registered_at, verified_at=now))
     db.session.add_all(participants)
-    assign_reg_numbers(participants, kecamatan)
+    assign_reg_numbers(participants, kecamatan, [r.registered_on for r in good])
     db.session.flush()
     today = today_wib()
     db.session.execute(insert(ParticipantStep), [

@@ -114,13 +114,24 @@ class Checked:
     notes: list[str] = field(default_factory=list)
 
 
+def _tanggal(on: date) -> str:
+    from ..core.formatting import tanggal
+
+    return tanggal(on)
+
+
 def age_on(birth: date, today: date) -> int:
     return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 
 
-def check_registration(reg: Registration, prefixes: set[str] | None = None, today: date | None = None) -> Checked:
-    """Every single-record rule of ID_RULES.md and the registration form, without the database."""
+def check_registration(reg: Registration, prefixes: set[str] | None = None, today: date | None = None,
+                       registered_on: date | None = None) -> Checked:
+    """Every single-record rule of ID_RULES.md and the registration form, without the database.
+
+    The age rules hold on the registration date (``registered_on``, default today): an imported row
+    registered in 2018 is judged by the participant's age in 2018, not by their age now."""
     today = today or today_wib()
+    on = registered_on or today
     info = check_nik(reg.nik, prefixes)
     checked = Checked(nik_info=info, notes=list(info.notes))
     errors, values = checked.errors, checked.values
@@ -144,9 +155,13 @@ def check_registration(reg: Registration, prefixes: set[str] | None = None, toda
             errors["birth_date"] = "Tanggal lahir wajib diisi."
     elif birth > today:
         errors["birth_date"] = "Tanggal lahir tidak boleh di masa depan."
-    elif age_on(birth, today) < MIN_AGE:
-        errors["birth_date"] = f"Usia peserta {age_on(birth, today)} tahun; pendaftaran untuk usia minimal {MIN_AGE} tahun (pemilik KTP)."
-    elif age_on(birth, today) > 110:
+    elif birth > on:
+        errors["birth_date"] = "Tanggal lahir sesudah tanggal pendaftaran."
+    elif age_on(birth, on) < MIN_AGE:
+        errors["birth_date"] = (f"Usia peserta {age_on(birth, on)} tahun pada tanggal pendaftaran"
+                                f"{'' if on == today else ' (' + _tanggal(on) + ')'}; pendaftaran untuk usia "
+                                f"minimal {MIN_AGE} tahun (pemilik KTP).")
+    elif age_on(birth, on) > 110:
         errors["birth_date"] = "Tanggal lahir tidak masuk akal (usia lebih dari 110 tahun)."
     if gender not in ("L", "P"):
         errors["gender"] = "Pilih jenis kelamin."
@@ -219,10 +234,42 @@ def check_against_records(checked: Checked, reg: Registration, exclude_id: int |
 
 
 REG_NUMBER_RE = re.compile(r"^\d{6}-\d{4}-\d{5}$")  # e.g. 317401-2026-00001, as printed on the card
+_SEPARATORS_RE = re.compile(r"[\s\-./_]+")
 
 
 def is_reg_number(text: str) -> bool:
     return bool(REG_NUMBER_RE.match(text or ""))
+
+
+def normalize_reg_number(text: str | None) -> str | None:
+    """'317401202600001', '317401-2026-00001', '317401 2026 00001' → '317401-2026-00001'; else None."""
+    digits = _SEPARATORS_RE.sub("", (text or "").strip())[:40]
+    if len(digits) != 15 or not (digits.isascii() and digits.isdigit()):
+        return None
+    return f"{digits[:6]}-{digits[6:10]}-{digits[10:]}"
+
+
+@dataclass(frozen=True)
+class CheckinKey:
+    """What was typed or scanned at a check-in: a registration number or a NIK, normalised."""
+
+    kind: str  # "reg_number" | "nik"
+    value: str
+
+    def clause(self):
+        return (Participant.reg_number if self.kind == "reg_number" else Participant.nik) == self.value
+
+
+def checkin_key(text: str | None) -> CheckinKey | None:
+    """The one reader of check-in input (training and events): a registration number with or without
+    separators, or a 16-digit NIK (spaces/dots allowed); None when it is neither."""
+    number = normalize_reg_number(text)
+    if number is not None:
+        return CheckinKey("reg_number", number)
+    digits = _SEPARATORS_RE.sub("", (text or "").strip())[:40]
+    if len(digits) == 16 and digits.isascii() and digits.isdigit():
+        return CheckinKey("nik", digits)
+    return None
 
 
 def find_by_nik(nik: str) -> Participant | None:
@@ -245,15 +292,36 @@ def registration_number(kecamatan: Kecamatan, year: int, sequence: int) -> str:
     return f"{kecamatan.nik_prefix}-{year}-{sequence:05d}"
 
 
-def assign_reg_numbers(participants: list[Participant], kecamatan: Kecamatan) -> None:
-    year = today_wib().year
-    numbers = next_values(f"reg:{kecamatan.nik_prefix}:{year}", len(participants))
-    for participant, sequence in zip(participants, numbers):
-        participant.reg_number = registration_number(kecamatan, year, sequence)
+def assign_reg_numbers(participants: list[Participant], kecamatan: Kecamatan,
+                       registered_on: list[date | None] | None = None) -> None:
+    """Number ``participants`` in ``kecamatan`` by the year of their registration date (P1):
+    ``registered_on[i]`` for ``participants[i]`` (default today). One counter per kecamatan and year,
+    one reservation per year, in the order given."""
+    today = today_wib()
+    dates = list(registered_on) if registered_on is not None else [None] * len(participants)
+    by_year: dict[int, list[Participant]] = {}
+    for participant, on in zip(participants, dates):
+        by_year.setdefault((on or today).year, []).append(participant)
+    for year, group in sorted(by_year.items()):
+        numbers = next_values(f"reg:{kecamatan.nik_prefix}:{year}", len(group))
+        for participant, sequence in zip(group, numbers):
+            participant.reg_number = registration_number(kecamatan, year, sequence)
 
+
+# --- Step rules (order and dates) -------------------------------------------------------------
+# One rule for every door: recording a step, and the doors that lead to one (event sign-up and
+# waiting-list promotion lead to P5, course enrolment to P2). Views and services call these only.
 
 class StepOrderError(ValueError):
-    """A step asked for before the one before it, in mode berurutan."""
+    """A step asked for before the ones before it, in mode berurutan; ``missing`` lists them."""
+
+    def __init__(self, message: str, missing: list[int] | None = None):
+        super().__init__(message)
+        self.missing = missing or []
+
+
+class StepDateError(ValueError):
+    """A step (or licence) dated before the participant's registration (P1)."""
 
 
 def program_mode() -> str:
@@ -262,16 +330,78 @@ def program_mode() -> str:
     return current_program_settings().mode
 
 
-def check_step_order(participant: Participant, step: int) -> None:
-    """In mode berurutan a step needs the one before it; StepOrderError names the missing step."""
+def _missing(reached, step: int) -> list[int]:
+    if step <= 1 or step in reached:
+        return []
+    return [n for n in range(1, step) if n not in reached]
+
+
+def missing_steps(participant: Participant, step: int) -> list[int]:
+    """The earlier steps ``participant`` still lacks before ``step`` may be reached (mode berurutan);
+    empty in mode bebas or when the step is already reached."""
     if step <= 1 or program_mode() != "berurutan":
-        return
+        return []
     reached = set(db.session.scalars(select(ParticipantStep.step).where(ParticipantStep.participant_id == participant.id)))
-    if step - 1 not in reached:
-        missing = STEP_BY_NUMBER[step - 1]
-        raise StepOrderError(
-            f"Mode berurutan: langkah {missing.code} {missing.name} peserta ini belum selesai, jadi "
-            f"{STEP_BY_NUMBER[step].code} {STEP_BY_NUMBER[step].name} belum dapat dicatat.")
+    return _missing(reached, step)
+
+
+def missing_steps_for(participant_ids, step: int) -> dict[int, list[int]]:
+    """:func:`missing_steps` for many participants in one query (bulk pages, the event page)."""
+    ids = list(participant_ids)
+    if step <= 1 or program_mode() != "berurutan":
+        return {pid: [] for pid in ids}
+    return {pid: _missing(set(reached), step) for pid, reached in steps_reached(ids).items()}
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " dan " + items[-1]
+
+
+def missing_steps_phrase(missing: list[int]) -> str:
+    """'langkah P2 Pelatihan, P3 Pendampingan dan P4 Perizinan belum selesai'."""
+    return "langkah " + _join([f"{STEP_BY_NUMBER[n].code} {STEP_BY_NUMBER[n].name}" for n in missing]) + " belum selesai"
+
+
+def step_order_message(missing: list[int], step: int, doing: str | None = None, who: str = "peserta ini") -> str:
+    """Mode berurutan, naming every missing step; ``doing`` is what is refused (default: recording ``step``)."""
+    target = STEP_BY_NUMBER[step]
+    doing = doing or f"{target.code} {target.name} belum dapat dicatat"
+    return f"Mode berurutan: {missing_steps_phrase(missing)} untuk {who}, jadi {doing}."
+
+
+def check_step_order(participant: Participant, step: int, doing: str | None = None, who: str = "peserta ini") -> None:
+    """In mode berurutan a step needs every one before it; StepOrderError names each missing step.
+
+    Used where a step is recorded and at every door that leads to one (sign-up, enrolment, promotion)."""
+    missing = missing_steps(participant, step)
+    if missing:
+        raise StepOrderError(step_order_message(missing, step, doing, who), missing)
+
+
+def registration_date(participant: Participant) -> date | None:
+    """The participant's P1 date (the registration), the earliest date any other step may carry."""
+    first = db.session.scalar(select(ParticipantStep.completed_on).where(
+        ParticipantStep.participant_id == participant.id, ParticipantStep.step == 1))
+    if first is None:
+        first = next((s.completed_on for s in participant.steps if s.step == 1), None)
+    return first
+
+
+def step_date_error(participant: Participant, on: date | None, what: str = "Tanggal") -> str | None:
+    """The Indonesian message when ``on`` lies before the participant's registration (P1), else None."""
+    from ..core.formatting import tanggal
+
+    registered = registration_date(participant)
+    if on is None or registered is None or on >= registered:
+        return None
+    return (f"{what} tidak boleh sebelum tanggal pendaftaran peserta (P1), {tanggal(registered)}; "
+            f"yang diisi {tanggal(on)}.")
+
+
+def check_step_date(participant: Participant, on: date | None, what: str = "Tanggal") -> None:
+    message = step_date_error(participant, on, what)
+    if message:
+        raise StepDateError(message)
 
 
 def remove_step(participant: Participant, step: int, source: str, source_id: int | None = None) -> None:
@@ -286,7 +416,12 @@ def remove_step(participant: Participant, step: int, source: str, source_id: int
 
 
 def record_step(participant: Participant, step: int, on: date, source: str, source_id: int | None = None) -> ParticipantStep:
-    """Mark ``step`` reached on ``on`` by a record; an earlier record moves the date back."""
+    """Mark ``step`` reached on ``on`` by a record; an earlier record moves the date back.
+
+    No step after P1 may be dated before P1 (StepDateError); the forms check first, with the message
+    next to their date field, so this is the last line."""
+    if step > 1:
+        check_step_date(participant, on, f"Tanggal {STEP_BY_NUMBER[step].code} {STEP_BY_NUMBER[step].name}")
     existing = next((s for s in participant.steps if s.step == step), None)
     if existing is not None:
         if on < existing.completed_on:
@@ -298,6 +433,9 @@ def record_step(participant: Participant, step: int, on: date, source: str, sour
                           out_of_order=any(n not in reached for n in range(1, step)))
     db.session.add(row)
     return row
+
+
+# --- (end of step rules) ---------------------------------------------------------------------
 
 
 def _raise_if_invalid(checked: Checked, confirmed: set[str]) -> None:

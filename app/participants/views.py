@@ -162,11 +162,10 @@ def index():
 @roles_required(*VIEW_ROLES)
 def detail(participant_id: int):
     participant = get_or_404(Participant, participant_id)
-    history = db.session.scalars(
-        select(audit.AuditLog).options(joinedload(audit.AuditLog.user))
-        .where(audit.AuditLog.entity_type == "participant", audit.AuditLog.entity_id == participant.id)
-        .order_by(audit.AuditLog.at.desc(), audit.AuditLog.id.desc()).limit(50)).all()
+    from ..core.audit_words import participant_history, worded
     from .sections import sections_for
+
+    history = worded(participant_history(participant.id))
 
     return render_template("participants/detail.html", p=participant, timeline=timeline(participant),
                            history=history, unmasked=sees_personal_data(current_user), sections=sections_for(participant),

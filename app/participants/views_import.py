@@ -14,6 +14,7 @@ from ..regions.services import kecamatan_choices
 from . import bp
 from .access import EDIT_ROLES
 from .forms import ImportUploadForm
+from .models import CHANNELS
 from .importer import (TARGETS, TEMPLATE_EXAMPLE, TEMPLATE_HEADERS, ImportFileError, ImportLimits, check_rows,
                        discard_upload, guess_mapping, import_rows, load_upload, read_table, save_upload)
 from .views import needs_kecamatan_choice, registering_kecamatan
@@ -81,9 +82,10 @@ def import_map(token: str):
     results = check_rows(headers, payload["rows"], mapping)
     bad = [r for r in results if r.errors]
     good = [r for r in results if not r.errors]
+    by_channel = {key: n for key in CHANNELS if (n := sum(1 for r in good if r.channel == key))}
     return render_template("participants/import_preview.html", token=token, payload=payload, kecamatan=kecamatan,
                            mapping=mapping, good=good, bad=bad[:PREVIEW_BAD_ROWS], bad_total=len(bad),
-                           total=len(results))
+                           total=len(results), by_channel=by_channel, channels=CHANNELS)
 
 
 @bp.post("/peserta/impor/<token>/simpan")

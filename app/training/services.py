@@ -15,7 +15,7 @@ from ..core.sequences import next_values
 from ..core.timeutil import today_wib, utcnow
 from ..extensions import db
 from ..participants.models import Participant, ParticipantStep
-from ..participants.services import record_step
+from ..participants.services import StepOrderError, check_step_order, record_step, step_date_error
 from ..regions.models import Kecamatan
 from .models import ABSENT, ATTENDED, STATUS_LABELS, Attendance, Certificate, Course, Enrollment, Meeting
 
@@ -111,29 +111,53 @@ def lock_course(course_id: int) -> Course:
     return db.session.scalars(select(Course).where(Course.id == course_id).with_for_update()).one()
 
 
+TRAINING_STEP = 2  # completing a course records P2 Pelatihan
+
+
+def enrol_refusal(course: Course, participant: Participant) -> str | None:
+    """Why ``participant`` cannot be enrolled in ``course`` (seats aside), or None."""
+    if participant.status != "active":
+        return f"{participant.name} belum diverifikasi (P1), jadi belum dapat ikut pelatihan."
+    if participant.kecamatan_id != course.kecamatan_id:
+        return f"{participant.name} terdaftar di kecamatan lain."
+    try:
+        check_step_order(participant, TRAINING_STEP, who=participant.name, doing="belum dapat ikut pelatihan")
+    except StepOrderError as err:
+        return str(err)
+    return None
+
+
 def enroll(course: Course, participants: list[Participant], user) -> tuple[list[Enrollment], list[str]]:
-    """Enrol active participants of the course's kecamatan while seats remain; returns (added, problems)."""
+    """Enrol active participants of the course's kecamatan; returns (added, problems).
+
+    All or nothing on seats: when more can be enrolled than seats remain, nobody is added and one
+    problem says by how many the choice is too large (a class has no waiting list)."""
     lock_course(course.id)
     taken = set(db.session.scalars(select(Enrollment.participant_id).where(Enrollment.course_id == course.id)))
     seats = course.capacity - len(taken)
-    added, problems = [], []
+    problems, fit = [], []
     for p in participants:
         if p.id in taken:
             problems.append(f"{p.name} sudah terdaftar di pelatihan ini.")
-        elif p.status != "active":
-            problems.append(f"{p.name} belum diverifikasi (P1), jadi belum dapat ikut pelatihan.")
-        elif p.kecamatan_id != course.kecamatan_id:
-            problems.append(f"{p.name} terdaftar di kecamatan lain.")
-        elif seats <= 0:
-            problems.append(f"Kelas penuh ({course.capacity} kursi): {p.name} tidak ditambahkan.")
+        elif (refusal := enrol_refusal(course, p)) is not None:
+            problems.append(refusal)
+        elif p.id not in {q.id for q in fit}:
+            fit.append(p)
+    if len(fit) > seats:
+        if seats <= 0:
+            message = f"Kelas penuh ({course.capacity} kursi): " + (
+                f"{fit[0].name} tidak ditambahkan." if len(fit) == 1 else "tidak ada peserta yang ditambahkan.")
         else:
-            enrollment = Enrollment(course_id=course.id, participant_id=p.id, enrolled_by_id=getattr(user, "id", None))
-            db.session.add(enrollment)
-            added.append(enrollment)
-            taken.add(p.id)
-            seats -= 1
+            message = (f"Dipilih {len(fit)} peserta, sisa kursi {seats}: tidak ada yang ditambahkan. "
+                       f"Kurangi pilihan {len(fit) - seats} peserta.")
+        return [], [message] + problems
+    added = []
+    for p in fit:
+        enrollment = Enrollment(course_id=course.id, participant_id=p.id, enrolled_by_id=getattr(user, "id", None))
+        db.session.add(enrollment)
+        added.append(enrollment)
     db.session.flush()
-    for enrollment, p in zip(added, [p for p in participants if any(e.participant_id == p.id for e in added)]):
+    for enrollment in added:
         audit.record("enrollment.create", enrollment, kecamatan_id=course.kecamatan_id,
                      changes={"participant_id": {"before": None, "after": enrollment.participant_id}},
                      summary=f"Didaftarkan ke pelatihan {course.title}")
@@ -174,6 +198,9 @@ def mark(meeting: Meeting, enrollment: Enrollment, status: str, user) -> Attenda
     reason = may_mark(meeting, user)
     if reason:
         raise TrainingError(reason)
+    if status in ATTENDED and (message := step_date_error(
+            enrollment.participant, meeting.date, f"Kehadiran di pertemuan {meeting.number}")):
+        raise TrainingError(message)
     previous = db.session.scalars(select(Attendance.status).where(
         Attendance.meeting_id == meeting.id, Attendance.enrollment_id == enrollment.id)).first()
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert

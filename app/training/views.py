@@ -184,7 +184,11 @@ def enrol(course_id: int):
         flash(f"{len(added)} peserta ditambahkan ke pelatihan.", "success")
     for problem in problems[:10]:
         flash(problem, "error")
+    if len(problems) > 10:
+        flash(f"… dan {len(problems) - 10} peserta lain tidak ditambahkan.", "error")
     target = request.form.get("next")
+    if not added and request.form.get("dari") == "massal":
+        return redirect(url_for("training.enrol_bulk", course_id=course.id))
     return redirect(target if target and target.startswith("/pertemuan/") else url_for("training.course", course_id=course.id))
 
 
@@ -210,9 +214,14 @@ def enrol_bulk(course_id: int):
     if args["belum_p2"]:
         stmt = stmt.where(~has_step_filter(2))
     page = paginate(stmt, request.args.get("hal", 1), size=200)
-    seats = course.capacity - len(course.enrollments)
+    seats = max(course.capacity - len(course.enrollments), 0)
+    from ..participants.services import missing_steps_for, missing_steps_phrase
+    from .services import TRAINING_STEP
+
+    missing = {pid: missing_steps_phrase(m) for pid, m in
+               missing_steps_for([p.id for p in page.items], TRAINING_STEP).items() if m}
     return render_template("training/enrol_bulk.html", course=course, page=page, args=args, kelurahan=kelurahan,
-                           seats=seats)
+                           seats=seats, missing=missing)
 
 
 @bp.post("/pelatihan/peserta/<int:enrollment_id>/hapus")

@@ -9,7 +9,7 @@ from ..core.htmx import render, wants_fragment
 from ..core.scoping import get_or_404
 from ..extensions import db
 from ..participants.models import Participant
-from ..participants.services import is_reg_number
+from ..participants.services import checkin_key
 from . import bp
 from .models import ATTENDED, STATUS_LABELS, Attendance, Enrollment, Meeting
 from .services import TrainingError, close_meeting, enroll, mark, may_mark, reopen_meeting
@@ -105,7 +105,7 @@ def checkin(meeting_id: int):
     meeting = get_or_404(Meeting, meeting_id)
     result = None
     if request.method == "POST":
-        result = _checkin(meeting, (request.form.get("reg_number") or "").strip().upper()[:40],
+        result = _checkin(meeting, (request.form.get("reg_number") or "").strip()[:40],
                           enrol_now=request.form.get("enrol") == "1")
     rows = roster_rows(meeting)
     status = 422 if result and result["kind"] in ("invalid", "unknown", "blocked", "full") else 200
@@ -113,13 +113,17 @@ def checkin(meeting_id: int):
                   counts=counts(rows)), status
 
 
-def _checkin(meeting: Meeting, number: str, enrol_now: bool) -> dict:
-    if not is_reg_number(number):
-        return {"kind": "invalid", "number": number}
+def _checkin(meeting: Meeting, typed: str, enrol_now: bool) -> dict:
+    key = checkin_key(typed)
+    if key is None:
+        return {"kind": "invalid", "number": typed}
+    # The number as printed (or the NIK as typed): the roster's "enrol now" form posts it back.
+    number = key.value if key.kind == "reg_number" else typed
     participant = db.session.scalars(select(Participant).where(
-        Participant.reg_number == number, Participant.kecamatan_id == meeting.course.kecamatan_id)).first()
+        key.clause(), Participant.kecamatan_id == meeting.course.kecamatan_id)).first()
     if participant is None:
         return {"kind": "unknown", "number": number}
+    number = participant.reg_number or number
     enrollment = db.session.scalars(select(Enrollment).where(Enrollment.course_id == meeting.course_id,
                                                              Enrollment.participant_id == participant.id)).first()
     if enrollment is None:

@@ -15,6 +15,7 @@ def _licensed_in_tebet(app, make_participant, count: int) -> None:
     with app.app_context():
         for pid in ids:
             participant = db.session.get(Participant, pid)
+            record_step(participant, 1, today_wib() - timedelta(days=3), "test")  # no step before P1
             record_step(participant, 2, today_wib() - timedelta(days=3), "test")
             record_step(participant, 4, today_wib(), "test")
         db.session.commit()
