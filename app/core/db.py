@@ -12,6 +12,8 @@ immediate one in its place (:func:`_take_write_lock`); a service that must read 
 consistently in a GET calls :func:`write_lock_from_now` first. PostgreSQL uses row locks
 instead and is not touched here.
 """
+from contextlib import contextmanager
+
 from flask import g, has_app_context, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -19,12 +21,30 @@ from sqlalchemy.engine import Engine
 READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _READ_STATEMENTS = ("SELECT", "PRAGMA", "EXPLAIN")
 _LOCKED = "sqlite_write_lock"  # key in Connection.info: this transaction holds the write lock
+_READING = "sqlite_reading"  # key in g: the next transactions only read, whatever the method
 
 
 def _reading_request() -> bool:
-    if not has_request_context() or request.method not in READING_METHODS:
+    if not has_request_context():
+        return False
+    if g.get(_READING, False):
+        return True
+    if request.method not in READING_METHODS:
         return False
     return not g.get(_LOCKED, False)
+
+
+@contextmanager
+def reading_only():
+    """Transactions begun inside this block read without taking SQLite's write lock, also in a
+    POST (e.g. a request waiting for another's answer must not stand in that request's way).
+    A write inside the block still takes the lock at its first statement."""
+    previous = g.get(_READING, False)
+    setattr(g, _READING, True)
+    try:
+        yield
+    finally:
+        setattr(g, _READING, previous)
 
 
 def write_lock_from_now() -> None:

@@ -28,6 +28,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from .db import reading_only
 from .timeutil import utcnow
 
 FIELD = "_once"
@@ -36,7 +37,7 @@ REPLAYED_HEADERS = ("Location", "Content-Type", "HX-Redirect", "HX-Trigger", "HX
                     "HX-Refresh", "Content-Disposition")
 MAX_BODY = 256 * 1024  # a fragment or a page; larger answers (files) are not kept
 KEEP = timedelta(days=1)
-WAIT_SECONDS = 10  # how long a repeat waits for the first request's answer to be stored
+WAIT_SECONDS = 30  # how long a repeat waits for the first request's answer to be stored
 
 
 class FormSubmission(db.Model):
@@ -82,9 +83,10 @@ def _stored_answer(token: str) -> Response:
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
         db.session.rollback()
-        row = db.session.execute(select(FormSubmission.user_id, FormSubmission.status, FormSubmission.headers,
-                                        FormSubmission.body).where(FormSubmission.token == token)).first()
-        db.session.rollback()
+        with reading_only():  # never hold SQLite's write lock the first request needs to store its answer
+            row = db.session.execute(select(FormSubmission.user_id, FormSubmission.status, FormSubmission.headers,
+                                            FormSubmission.body).where(FormSubmission.token == token)).first()
+            db.session.rollback()
         if row is None:
             return None  # the first request was rolled back meanwhile: this one runs as the first
         if row.user_id != current_user.id:
