@@ -9,6 +9,7 @@ import contextlib
 import http.client
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -54,11 +55,21 @@ class Browser:
         return {**headers, **(extra or {})}
 
     def send(self, method: str, path: str, form: dict | None = None, headers: dict | None = None,
-             keep_cookies: bool = True, timeout: float = 60) -> Answer:
+             keep_cookies: bool = True, timeout: float = 60, files: dict | None = None) -> Answer:
+        """``files`` maps a field to (file name, bytes): the form goes as multipart/form-data."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         headers = self._headers(headers)
         body = None
-        if form is not None:
+        if files:
+            boundary = secrets.token_hex(12)
+            parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+                     for name, value in (form or {}).items()]
+            parts += [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                      f"Content-Type: application/octet-stream\r\n\r\n".encode() + content + b"\r\n"
+                      for name, (filename, content) in files.items()]
+            body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+            headers["Content-Type"] = f"multipart/form-data; boundary={boundary}"
+        elif form is not None:
             body = urlencode(form, doseq=True)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         try:

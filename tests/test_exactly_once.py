@@ -5,6 +5,7 @@ domain's unique constraints keep the rule when different forms race. The concurr
 the production server with several workers (tests/harness.py) on every test database.
 """
 import re
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -84,3 +85,48 @@ def test_registration_double_click_and_crowd_under_gunicorn(app, database_url, m
     # Refused at the field: the NIK seen as taken, or taken by the other desk during the insert.
     assert all(re.search(r"NIK ini (sudah terdaftar|baru saja didaftarkan)", a.text) for a in racing if a.status == 422)
     assert [participants(app, nik) for nik in ("3174011708859901", "3174011708859902", "3174011708859903")] == [1, 1, 1]
+
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "app" / "templates"
+FORM_RE = re.compile(r"<form\b(?P<attrs>[^>]*)>(?P<body>.*?)</form>", re.S)
+
+
+def test_every_post_form_carries_its_tokens_one_way():
+    """Every form that POSTs (plainly or through htmx) puts its CSRF and one-time tokens in with
+    ``form_tokens``, and no template writes either token by hand."""
+    missing, by_hand = [], []
+    for path in sorted(TEMPLATES.rglob("*.html")):
+        if "pdf" in path.parts:
+            continue
+        text = path.read_text()
+        name = str(path.relative_to(TEMPLATES))
+        for match in FORM_RE.finditer(text):
+            attrs = match["attrs"].lower()
+            if ('method="post"' in attrs or "hx-post" in attrs) and "form_tokens(" not in match["body"]:
+                missing.append(f"{name}: <form{match['attrs'][:60]}>")
+        if re.search(r'name="csrf_token"|\.hidden_tag\(\)|once_field\(\)', text):
+            by_hand.append(name)
+    assert missing == [] and by_hand == []
+    # A POST form was found at all (the pattern matches what the templates write).
+    assert len(re.findall(r"form_tokens\(", "".join(p.read_text() for p in TEMPLATES.rglob("*.html")))) > 40
+
+
+def test_a_form_that_stays_on_the_page_runs_again_with_other_content(app, client, login_as):
+    """The claim is the token with what the form says: a resend replays, new content runs."""
+    login_as("staff")
+    drawn = drawn_form(client.get(URL).get_data(as_text=True))
+    first = client.post(URL, data={**form_data(app), **drawn})
+    other = client.post(URL, data={**form_data(app, nik="3174011708859904", name="Sari Dewi"), **drawn})
+    assert first.status_code == other.status_code == 302
+    assert "X-Once-Replayed" not in other.headers and other.headers["Location"] != first.headers["Location"]
+    assert participants(app, "3174011708859904") == 1
+
+
+def test_a_live_check_sent_with_its_form_claims_nothing(app, client, login_as):
+    login_as("staff")
+    drawn = drawn_form(client.get(URL).get_data(as_text=True))
+    for _ in range(2):
+        answer = client.post("/peserta/cek-nik", data={**form_data(app), **drawn}, headers={"HX-Request": "true"})
+        assert answer.status_code == 200 and "X-Once-Replayed" not in answer.headers
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(FormSubmission)) == 0

@@ -6,6 +6,7 @@ from ..core import audit
 from ..core.access import ADMIN, roles_required
 from ..core.forms import add_error
 from ..core.htmx import render
+from ..core.once import forget_answer
 from ..core.pagination import paginate
 from ..core.scoping import get_or_404, scoped
 from ..core.security import is_safe_next
@@ -152,6 +153,7 @@ def user_new():
             add_error(form, err.field, err.message)
         else:
             db.session.commit()
+            forget_answer()
             return render_template("auth/password_shown.html", user=user, password=password, created=True)
     status = 422 if form.is_submitted() else 200
     return render_template("auth/user_form.html", form=form, user=None), status
@@ -213,4 +215,5 @@ def user_reset(user_id: int):
         return redirect(url_for("auth.user_edit", user_id=user.id))
     password = reset_password(user)
     db.session.commit()
+    forget_answer()
     return render_template("auth/password_shown.html", user=user, password=password, created=False)

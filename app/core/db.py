@@ -94,3 +94,15 @@ def configure_sqlite(engine: Engine) -> None:
         cursor.execute("COMMIT")
         cursor.execute("BEGIN IMMEDIATE")
 
+
+def lock_row(model, row_id: int):
+    """The row of ``model`` with this id, locked until the transaction ends (``SELECT … FOR
+    UPDATE`` on PostgreSQL; on SQLite a writing transaction already holds the write lock).
+
+    The one way a service makes concurrent requests about the same thing take turns: lock the
+    row the rule is about (the course for its seats, the event for its booths, the participant
+    for their open letter) *before* reading what the rule depends on."""
+    from ..extensions import db  # the engine tuning above is imported before the models exist
+    from sqlalchemy import select
+
+    return db.session.scalars(select(model).where(model.id == row_id).with_for_update()).one()

@@ -1,6 +1,7 @@
 """Error pages in Indonesian; no stack trace outside debug, every 500 logged."""
 from flask import render_template
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 
@@ -32,6 +33,15 @@ def register_errors(app) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(_e):
         return error_page(400, "Sesi formulir sudah kedaluwarsa atau tidak sah. Muat ulang halaman lalu kirim lagi.")
+
+    @app.errorhandler(IntegrityError)
+    def conflict(e):
+        """A unique key refused a second copy that a concurrent request was creating at the same
+        instant: the rule held in the database; the user gets a plain answer, not an error 500."""
+        db.session.rollback()
+        app.logger.warning("Refused by a constraint (concurrent request): %s", getattr(e, "orig", e))
+        return error_page(409, "Data yang sama baru saja disimpan oleh permintaan lain pada saat yang sama, jadi "
+                               "permintaan ini tidak diproses lagi. Buka kembali halaman datanya untuk melihat hasilnya.")
 
     @app.errorhandler(500)
     def server_error(e):

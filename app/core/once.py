@@ -1,7 +1,7 @@
 """Exactly once for forms: a double-click or a resent form gives the first answer again.
 
-Every form that creates or changes something carries a one-time token (``{{ once_field() }}``,
-a random value made when the form is drawn). The first POST with a token claims it: a row of
+Every POST form carries a one-time token (``{{ form_tokens(form) }}``, with the CSRF token; a
+random value made when the form is drawn). The first POST with a token and content claims it: a row of
 ``form_submission`` inserted in the same transaction as the view's own work, so it is committed
 with that work or rolled back with it (a refused form can be corrected and sent again). When
 the view has answered, the answer (status, redirect target, htmx headers, and the body of a
@@ -14,13 +14,15 @@ The rules that must hold whatever the form (one NIK per participant, one open SK
 participant, one mark per meeting) are stated by unique constraints in each domain; this token
 makes the repeated request *look* right as well.
 """
+import hashlib
 import re
 import secrets
 import time
 from datetime import datetime, timedelta
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import ForeignKey, Integer, String, Text, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -54,16 +56,61 @@ class FormSubmission(db.Model):
     body: Mapped[str | None] = mapped_column(Text)
 
 
-def once_field() -> Markup:
-    """The hidden input with a fresh one-time token (put it in every form that changes data)."""
-    return Markup(f'<input type="hidden" name="{FIELD}" value="{secrets.token_urlsafe(24)}">')
+def once_field(token: str | None = None) -> Markup:
+    """The hidden input with a fresh one-time token (or the given one)."""
+    value = token if token is not None and TOKEN_RE.match(token) else secrets.token_urlsafe(24)
+    return Markup('<input type="hidden" name="{}" value="{}">').format(FIELD, value)
+
+
+def form_tokens(form=None, once: str | None = None) -> Markup:
+    """What every POST form carries: its CSRF token (with the form's other hidden fields) and a
+    one-time token. The only way templates put either into a form (a test checks).
+
+    ``once`` names the thing the form acts on when it must act on it once whatever page it was
+    sent from (an import's upload: two tabs of one preview commit it once)."""
+    hidden = form.hidden_tag() if form is not None else Markup(
+        f'<input type="hidden" name="csrf_token" value="{generate_csrf()}">')
+    return hidden + once_field(once)
+
+
+def reads_only(view):
+    """Mark a POST view that changes nothing (a live check sent with its form's fields): no claim."""
+    view.once_exempt = True
+    return view
+
+
+def forget_answer() -> None:
+    """This answer shows a secret (a new password): keep only that the form was sent, so a
+    repeat is told so instead of being shown the secret again."""
+    g.once_forget = True
 
 
 def _token() -> str | None:
+    """The claim key of this POST: its one-time token together with what the form says.
+
+    A double-click or a resent page sends the same token with the same content and is answered
+    once. A form that stays on the page (an htmx search-and-add form, say) and is sent again
+    with other content is a new request, not a repeat."""
     if request.method != "POST" or not current_user.is_authenticated:
         return None
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is None or getattr(view, "once_exempt", False):
+        return None
     token = request.form.get(FIELD, "")
-    return token if TOKEN_RE.match(token) else None
+    if not TOKEN_RE.match(token):
+        return None
+    digest = hashlib.sha256()
+    for part in (token, request.endpoint or "", request.path):
+        digest.update(part.encode() + b"\0")
+    for name, value in sorted(request.form.items(multi=True)):
+        if name not in (FIELD, "csrf_token"):
+            digest.update(name.encode("utf-8", "replace") + b"=" + value.encode("utf-8", "replace") + b"\0")
+    for name, upload in sorted(request.files.items(multi=True), key=lambda item: item[0]):
+        position = upload.stream.tell()
+        content = hashlib.sha256(upload.stream.read()).hexdigest()
+        upload.stream.seek(position)
+        digest.update(f"{name}:{upload.filename}:{content}".encode("utf-8", "replace") + b"\0")
+    return digest.hexdigest()
 
 
 def _insert():
@@ -139,7 +186,7 @@ def register_once(app: Flask) -> None:
         if response.status_code >= 500:
             return response
         body = None
-        if not response.direct_passthrough and response.status_code < 300:
+        if not response.direct_passthrough and response.status_code < 300 and not g.pop("once_forget", False):
             data = response.get_data()
             body = data.decode("utf-8", "replace") if len(data) <= MAX_BODY else None
         headers = "\n".join(f"{name}: {response.headers[name]}" for name in REPLAYED_HEADERS
@@ -152,4 +199,4 @@ def register_once(app: Flask) -> None:
         db.session.commit()
         return response
 
-    app.add_template_global(once_field)
+    app.add_template_global(form_tokens)

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from ..core import audit
+from ..core.db import lock_row
 from ..core.access import ADMIN, MANAGER, STAFF
 from ..core.formatting import tanggal
 from ..core.scoping import Scope
@@ -83,7 +84,7 @@ def create_event(kind, name, kecamatan, venue, starts_on, ends_on, booths, opens
 
 def lock_event(event_id: int) -> Event:
     """The event row, locked until commit: sign-ups and cancellations of one event take turns."""
-    return db.session.scalars(select(Event).where(Event.id == event_id).with_for_update()).one()
+    return lock_row(Event, event_id)
 
 
 def _sector_full(event: Event, sector_id: int | None) -> bool:

@@ -1,7 +1,7 @@
 """Licences (the evidence of P4) and the kecamatan's SKU request letters."""
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.scoping import Scope
@@ -54,6 +54,9 @@ class SkuLetter(db.Model):
         UniqueConstraint("kecamatan_id", "year", "sequence", name="uq_sku_letter_kecamatan_year_sequence"),
         CheckConstraint("status in ('requested', 'issued', 'cancelled')", name="status"),
         Index("ix_sku_letter_kecamatan_status", "kecamatan_id", "status"),
+        # At most one open (requested) letter per participant: a reprint keeps its number.
+        Index("uq_sku_letter_open_participant", "participant_id", unique=True,
+              sqlite_where=text("status = 'requested'"), postgresql_where=text("status = 'requested'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

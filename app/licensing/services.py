@@ -8,6 +8,7 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..core import audit
+from ..core.db import lock_row
 from ..core.idnumbers import check_nib
 from ..core.sequences import next_values
 from ..core.timeutil import today_wib
@@ -87,6 +88,7 @@ def record_license(participant: Participant, kind: str, number: str, issued_on: 
         check_step_order(participant, 4)  # (nothing to check once P4 is reached)
     except StepOrderError as err:
         raise LicensingError(str(err)) from None
+    lock_row(Participant, participant.id)  # the participant's licences and letters take turns
     key = _number_key(kind, number, kelurahan_id)
     if db.session.scalar(select(exists().where(License.number_key == key))):
         raise LicensingError("Nomor izin ini sudah tercatat untuk peserta lain atau sebelumnya.", "number")
@@ -129,6 +131,7 @@ def request_letter(participant: Participant, signer: Signer, user) -> SkuLetter:
     """The participant's open letter (a reprint keeps its number), or a new one with the next number."""
     if participant.status != "active":
         raise LicensingError("Surat hanya untuk peserta yang sudah diverifikasi (P1).")
+    lock_row(Participant, participant.id)  # a second request waits here, then finds this letter
     open_letter = db.session.scalars(select(SkuLetter).where(
         SkuLetter.participant_id == participant.id, SkuLetter.status == "requested")).first()
     if open_letter is not None:

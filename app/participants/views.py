@@ -10,6 +10,7 @@ from ..core import audit
 from ..core.access import roles_required
 from ..core.converters import parse_id
 from ..core.htmx import render
+from ..core.once import reads_only
 from ..core.pagination import paginate
 from ..core.pdf import pdf_response, qr_svg, render_pdf
 from ..core.scoping import current_scope, get_or_404, scoped
@@ -108,6 +109,7 @@ def register_walkin():
 
 @bp.post("/peserta/cek-nik")
 @roles_required(*REGISTER_ROLES)
+@reads_only
 def check_nik_fragment():
     """htmx: is the NIK valid, and is this person already registered (anywhere)?"""
     raw = (request.form.get("nik") or "")[:40]

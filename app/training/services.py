@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from ..auth.models import User
 from ..core import audit
+from ..core.db import lock_row
 from ..core.access import ADMIN, FACILITATOR, STAFF
 from ..core.sequences import next_values
 from ..core.timeutil import today_wib, utcnow
@@ -108,7 +109,7 @@ def update_rule(course: Course, facilitator_id: int | None, min_meetings: int | 
 
 def lock_course(course_id: int) -> Course:
     """The course row, locked until commit so that capacity checks cannot race."""
-    return db.session.scalars(select(Course).where(Course.id == course_id).with_for_update()).one()
+    return lock_row(Course, course_id)
 
 
 TRAINING_STEP = 2  # completing a course records P2 Pelatihan

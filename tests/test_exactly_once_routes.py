@@ -1,0 +1,195 @@
+"""Exactly once, route by route, under the production server with several workers.
+
+For each create route: one form sent twice at once (the double-click), one form sent twenty
+times at once (a crowd of retries), and twenty different forms at once (twenty tabs) about the
+same thing. Each must leave exactly one record, answer every copy of one form alike, and never
+answer 5xx. The rule itself lives in the database (unique keys, row locks); the one-time form
+token makes the copies get the first answer again.
+"""
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app.auth.models import User
+from app.core.timeutil import today_wib
+from app.events.models import Signup
+from app.events.services import create_event
+from app.extensions import db
+from app.licensing.models import License, SkuLetter
+from app.participants.models import Participant, ParticipantStep
+from app.training.models import Attendance, Enrollment, Meeting
+from tests.conftest import TEST_REDIS_URL, kecamatan_by_code
+from tests.harness import fire, gunicorn
+from tests.test_exactly_once import drawn_form
+from tests.test_import import csv_bytes, mapping_form
+from tests.test_steps import set_mode
+
+
+@pytest.fixture(scope="module")
+def served(app, database_url, tmp_path_factory):
+    with gunicorn(database_url, tmp_path_factory.mktemp("once"), 3, RATELIMIT_STORAGE_URI=TEST_REDIS_URL) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limits(redis_url):
+    """The shared server's login limits start empty for every test (the tests' own Redis database)."""
+
+
+def count(app, stmt) -> int:
+    with app.app_context():
+        return db.session.scalar(stmt)
+
+
+def race(served, desk, page: str, path: str, fields: dict, errors_before: int) -> tuple[list, list, list]:
+    """The double-click, the crowd and the tabs on ``path`` (with fields given per round)."""
+    double = fire(desk, "POST", path(0), {**fields(0), **drawn_form(desk.send("GET", page(0)).text)}, n=2)
+    crowd = fire(desk, "POST", path(1), {**fields(1), **drawn_form(desk.send("GET", page(1)).text)}, n=20)
+    tabs = fire(desk, "POST", path(2), [{**fields(2), **drawn_form(desk.send("GET", page(2)).text)}
+                                        for _ in range(20)])
+    assert served.server_errors()[errors_before:] == []
+    for answers in (double, crowd):
+        assert len({(a.status, a.headers.get("Location")) for a in answers}) == 1, [a.status for a in answers]
+        assert answers[0].status < 500
+    assert all(a.status < 500 for a in tabs)
+    return double, crowd, tabs
+
+
+def login(served, make_user, role="staff", **kwargs):
+    user = make_user(role, **kwargs)
+    return served.new_browser().login(user.username), user
+
+
+def test_sku_letter(app, served, make_user, make_participant):
+    desk, _ = login(served, make_user)
+    pids = [make_participant(nik=f"317401170885{9911 + i}", name=f"Pedagang {i}") for i in range(3)]
+    before = len(served.server_errors())
+    fields = {"signer": "lain", "signer_name": "Sekcam", "signer_title": "Sekretaris Kecamatan"}
+    url = lambda i: f"/peserta/{pids[i]}/surat-sku"
+    _, _, tabs = race(served, desk, url, url, lambda i: fields, before)
+    # Twenty tabs: all led to the one open letter of the participant.
+    assert {a.status for a in tabs} == {302} and len({a.headers["Location"] for a in tabs}) == 1
+    for pid in pids:
+        assert count(app, select(func.count()).select_from(SkuLetter).where(
+            SkuLetter.participant_id == pid, SkuLetter.status == "requested")) == 1
+    with app.app_context():  # three letters, numbered 1, 2, 3: no number was used twice or skipped
+        assert sorted(db.session.scalars(select(SkuLetter.sequence))) == [1, 2, 3]
+
+
+def test_enrolment_and_attendance_tap(app, served, make_user, make_participant, make_course):
+    desk, staff = login(served, make_user)
+    pids = [make_participant(nik=f"317401170885{9921 + i}", name=f"Peserta {i}") for i in range(3)]
+    course_id = make_course()
+    before = len(served.server_errors())
+    page = lambda i: f"/pelatihan/{course_id}"
+    race(served, desk, page, lambda i: f"/pelatihan/{course_id}/peserta", lambda i: {"participant_id": str(pids[i])},
+         before)
+    for pid in pids:
+        assert count(app, select(func.count()).select_from(Enrollment).where(
+            Enrollment.course_id == course_id, Enrollment.participant_id == pid)) == 1
+    with app.app_context():
+        meeting_id = db.session.scalar(select(Meeting.id).where(Meeting.course_id == course_id, Meeting.number == 1))
+        enrolments = [db.session.scalar(select(Enrollment.id).where(Enrollment.participant_id == pid)) for pid in pids]
+    roster = lambda i: f"/pertemuan/{meeting_id}"
+    race(served, desk, roster, lambda i: f"/pertemuan/{meeting_id}/tandai/{enrolments[i]}",
+         lambda i: {"status": "hadir"}, before)
+    for enrolment in enrolments:
+        assert count(app, select(func.count()).select_from(Attendance).where(
+            Attendance.meeting_id == meeting_id, Attendance.enrollment_id == enrolment)) == 1
+
+
+def test_event_signup(app, served, make_user, make_participant):
+    set_mode(app, "bebas")
+    desk, _ = login(served, make_user)
+    pids = [make_participant(nik=f"317401170885{9931 + i}", name=f"Pedagang {i}") for i in range(3)]
+    day = today_wib()
+    with app.app_context():
+        event = create_event("bazar", "Bazar Tebet", kecamatan_by_code("31.74.01"), "Lapangan Tebet",
+                             day + timedelta(days=10), day + timedelta(days=11), 20, day, day + timedelta(days=9), None)
+        db.session.commit()
+        event_id = event.id
+    before = len(served.server_errors())
+    page = lambda i: f"/acara/{event_id}"
+    race(served, desk, page, lambda i: f"/acara/{event_id}/daftar", lambda i: {"participant_id": str(pids[i])}, before)
+    for pid in pids:
+        assert count(app, select(func.count()).select_from(Signup).where(
+            Signup.event_id == event_id, Signup.participant_id == pid, Signup.status != "cancelled")) == 1
+
+
+def test_online_verification(app, served, make_user, make_participant):
+    desk, _ = login(served, make_user)
+    pids = [make_participant(channel="online", nik=f"317401170885{9941 + i}", name=f"Daring {i}") for i in range(3)]
+    before = len(served.server_errors())
+    race(served, desk, lambda i: "/peserta/antrean", lambda i: f"/peserta/{pids[i]}/verifikasi", lambda i: {}, before)
+    with app.app_context():
+        people = db.session.scalars(select(Participant).where(Participant.id.in_(pids))).all()
+        assert {p.status for p in people} == {"active"} and len({p.reg_number for p in people}) == 3
+        assert db.session.scalar(select(func.count()).select_from(ParticipantStep).where(
+            ParticipantStep.participant_id.in_(pids), ParticipantStep.step == 1)) == 3
+
+
+def test_licence(app, served, make_user, make_participant):
+    set_mode(app, "bebas")
+    desk, _ = login(served, make_user)
+    pids = [make_participant(nik=f"317401170885{9951 + i}", name=f"Berizin {i}") for i in range(3)]
+    before = len(served.server_errors())
+    url = lambda i: f"/peserta/{pids[i]}/izin"
+    fields = lambda i: {"kind": "iumk", "number": f"IUMK/{pids[i]}/2026", "issued_on": today_wib().isoformat()}
+    _, _, tabs = race(served, desk, url, url, fields, before)
+    assert sorted(a.status for a in tabs)[0] == 302
+    for pid in pids:
+        assert count(app, select(func.count()).select_from(License).where(License.participant_id == pid)) == 1
+        assert count(app, select(func.count()).select_from(ParticipantStep).where(
+            ParticipantStep.participant_id == pid, ParticipantStep.step == 4)) == 1
+
+
+def test_new_user(app, served, make_user):
+    desk, _ = login(served, make_user, "admin", kecamatan=None)
+    with app.app_context():
+        wilayah = f"kecamatan:{kecamatan_by_code('31.74.01').id}"
+    before = len(served.server_errors())
+    fields = lambda i: {"username": f"meja.{i}", "full_name": f"Meja {i}", "role": "staff", "wilayah": wilayah,
+                        "password": ""}
+    double, _, tabs = race(served, desk, lambda i: "/admin/pengguna/baru", lambda i: "/admin/pengguna/baru", fields,
+                           before)
+    for i in range(3):
+        assert count(app, select(func.count()).select_from(User).where(User.username == f"meja.{i}")) == 1
+    # The new password is shown once: a repeat is told the form was sent, never shown it again.
+    shown = [a for a in double if "Pengguna dibuat" in a.text]
+    assert len(shown) <= 1 and all("sudah dikirim" in a.text for a in double if a not in shown)
+    assert sum("Pengguna dibuat" in a.text for a in tabs) == 1
+
+
+def test_import_commit(app, served, make_user):
+    """The confirm step of one upload sent twice, twenty times, and from twenty tabs of its preview."""
+    desk, _ = login(served, make_user)
+    before = len(served.server_errors())
+    rounds = []
+    for i in range(3):
+        rows = [f"31740117088{5 + i}{9000 + j:04d},Pedagang {i}-{j},,,,Manggarai,,Kuliner," for j in range(5)]
+        upload = desk.send("POST", "/peserta/impor", drawn_form(desk.send("GET", "/peserta/impor").text),
+                           files={"file": (f"impor-{i}.csv", csv_bytes(rows))})
+        assert upload.status == 302, upload.text[:300]
+        map_url = upload.headers["Location"]
+        preview = desk.send("POST", map_url, {**mapping_form(desk.send("GET", map_url).text),
+                                              **drawn_form(desk.send("GET", map_url).text)})
+        assert "5</strong> baris siap diimpor" in preview.text
+        rounds.append((map_url, preview.text))
+    def commit_form(html):
+        form = re.search(r'<form method="post" action="[^"]*/simpan".*?</form>', html, re.S).group(0)
+        return {**drawn_form(form), **dict(re.findall(r'name="(map_\w+)" value="(\d+)"', form))}
+
+    path = lambda i: rounds[i][0] + "/simpan"
+    double = fire(desk, "POST", path(0), commit_form(rounds[0][1]), n=2)
+    crowd = fire(desk, "POST", path(1), commit_form(rounds[1][1]), n=20)
+    # Twenty tabs of one preview: each drew its own page, all about one upload.
+    tabs = fire(desk, "POST", path(2), [commit_form(desk.send("POST", rounds[2][0], {
+        **mapping_form(desk.send("GET", rounds[2][0]).text), **drawn_form(desk.send("GET", rounds[2][0]).text)}).text)
+        for _ in range(20)])
+    assert served.server_errors()[before:] == []
+    for answers in (double, crowd, tabs):
+        assert {a.status for a in answers} == {200}, [a.status for a in answers]
+        assert all('id="created-count">5</strong> peserta baru' in a.text for a in answers)
+    assert count(app, select(func.count()).select_from(Participant)) == 15
