@@ -13,6 +13,9 @@ import pytest
 from sqlalchemy import func, select
 
 from app.auth.models import User
+from app.business.models import FinancialReport
+from app.core.audit import AuditLog
+from app.mentoring.models import Visit
 from app.core.timeutil import today_wib
 from app.events.models import Signup
 from app.events.services import create_event
@@ -193,3 +196,35 @@ def test_import_commit(app, served, make_user):
         assert {a.status for a in answers} == {200}, [a.status for a in answers]
         assert all('id="created-count">5</strong> peserta baru' in a.text for a in answers)
     assert count(app, select(func.count()).select_from(Participant)) == 15
+
+
+def test_financial_report_visit_and_settings(app, served, make_user, make_participant):
+    set_mode(app, "bebas")
+    desk, _ = login(served, make_user)
+    pids = [make_participant(nik=f"317401170885{9961 + i}", name=f"Pelapor {i}") for i in range(3)]
+    before = len(served.server_errors())
+    month = today_wib().strftime("%Y-%m")
+    url = lambda i: f"/peserta/{pids[i]}/keuangan"
+    race(served, desk, url, url, lambda i: {"month": month, "revenue": "1.500.000", "costs": "700.000",
+                                            "employees": "2", "note": ""}, before)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(FinancialReport)) == 3
+        assert db.session.scalar(select(func.count()).select_from(ParticipantStep).where(
+            ParticipantStep.step == 6)) == 3
+    # A visit has no rule against a second one the same day: one form is still recorded once.
+    url = lambda i: f"/peserta/{pids[i]}/kunjungan"
+    form = {"visit_date": today_wib().isoformat(), "topic": "Pengemasan", "notes": "", "next_step": "",
+            "follow_up_on": ""}
+    double = fire(desk, "POST", url(0), {**form, **drawn_form(desk.send("GET", url(0)).text)}, n=2)
+    crowd = fire(desk, "POST", url(1), {**form, **drawn_form(desk.send("GET", url(1)).text)}, n=20)
+    assert {a.status for a in double + crowd} == {302}
+    with app.app_context():
+        assert [db.session.scalar(select(func.count()).select_from(Visit).where(Visit.participant_id == pid))
+                for pid in pids] == [1, 1, 0]
+    admin = served.new_browser().login(make_user("admin", kecamatan=None).username)
+    settings = {"mode": "berurutan", "target_province": "45000", "target_kelurahan": "210"}
+    answers = fire(admin, "POST", "/pengaturan", {**settings, **drawn_form(admin.send("GET", "/pengaturan").text)}, n=20)
+    assert {a.status for a in answers} == {302} and served.server_errors()[before:] == []
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(AuditLog).where(
+            AuditLog.action.like("settings%"))) == 1

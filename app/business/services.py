@@ -6,6 +6,7 @@ from babel.dates import format_date
 from sqlalchemy import select
 
 from ..core import audit
+from ..core.db import lock_row
 from ..core.timeutil import today_wib
 from ..extensions import db
 from ..participants.models import Participant
@@ -68,6 +69,7 @@ def save_report(participant: Participant, month: date | None, revenue: str, cost
     if registered is not None and month < registered.replace(day=1):
         raise BusinessError(f"Bulan laporan tidak boleh sebelum bulan pendaftaran peserta (P1), "
                             f"{format_date(registered, 'MMMM y', locale='id')}.", "month")
+    lock_row(Participant, participant.id)  # one report per month: a second request waits, then sees it
     duplicate = db.session.scalars(select(FinancialReport).where(
         FinancialReport.participant_id == participant.id, FinancialReport.month == month)).first()
     if duplicate is not None and (report is None or duplicate.id != report.id):

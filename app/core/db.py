@@ -57,6 +57,15 @@ def write_lock_from_now() -> None:
         setattr(g, _LOCKED, True)
 
 
+def reads_from_now() -> None:
+    """For a writing request that goes on to build a document after its deciding commit: the
+    transactions that follow begin without SQLite's write lock (a write among them, such as the
+    document's audit entry, takes it at its first statement), so rendering never makes another
+    desk wait. Call it right after that commit."""
+    if has_app_context():
+        setattr(g, _READING, True)
+
+
 def configure_sqlite(engine: Engine) -> None:
     """Foreign keys on, WAL journal, and the write lock taken only by transactions that write."""
     if engine.dialect.name != "sqlite":

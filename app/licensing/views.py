@@ -8,6 +8,7 @@ from sqlalchemy.orm import joinedload
 from ..core import audit
 from ..core.access import ADMIN, MANAGER, STAFF, roles_required
 from ..core.converters import parse_id, parse_ids
+from ..core.db import reads_from_now
 from ..core.formatting import tanggal
 from ..core.forms import add_error
 from ..core.pagination import paginate
@@ -216,4 +217,5 @@ def ready_letters():
             flash(problem, "error")
         return redirect(url_for("licensing.ready"))
     db.session.commit()
+    reads_from_now()  # the numbers are decided: the letters render without holding the write lock
     return _letters_pdf(letters, "surat-pengantar-sku.pdf")
