@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import func, select
 
 from app.auth.models import User
-from app.business.models import FinancialReport
+from app.business.models import CapitalApplication, FinancialReport
 from app.core.audit import AuditLog
 from app.mentoring.models import Visit
 from app.core.timeutil import today_wib
 from app.events.models import Signup
-from app.events.services import create_event
+from app.events.services import create_event, sign_up
 from app.extensions import db
 from app.licensing.models import License, SkuLetter
 from app.participants.models import Participant, ParticipantStep
@@ -228,3 +228,93 @@ def test_financial_report_visit_and_settings(app, served, make_user, make_partic
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AuditLog).where(
             AuditLog.action.like("settings%"))) == 1
+
+
+def test_merge_and_checkin_by_typed_number(app, served, make_user, make_participant, make_course):
+    desk, _ = login(served, make_user)
+    targets = [make_participant(nik=f"317401170885{9971 + i}", name=f"Lama {i}") for i in range(3)]
+    pending = [make_participant(channel="online", nik=f"317401170885{9974 + i}", name=f"Daring {i}", phone=f"0813-1111-222{i}")
+               for i in range(3)]
+    with app.app_context():
+        numbers = [db.session.get(Participant, pid).reg_number for pid in targets]
+    before = len(served.server_errors())
+    url = lambda i: f"/peserta/{pending[i]}/gabung"
+    race(served, desk, url, url, lambda i: {"target": numbers[i], "confirm": "1"}, before)
+    with app.app_context():
+        assert {db.session.get(Participant, pid).merged_into_id for pid in pending} == set(targets)
+        assert db.session.scalar(select(func.count()).select_from(AuditLog).where(
+            AuditLog.action == "participant.merge")) == 3
+    # Check-in at a training by the number typed (without dashes): one mark each.
+    course_id = make_course()
+    with app.app_context():
+        meeting_id = db.session.scalar(select(Meeting.id).where(Meeting.course_id == course_id, Meeting.number == 1))
+    url = lambda i: f"/pertemuan/{meeting_id}/check-in"
+    race(served, desk, url, url, lambda i: {"reg_number": numbers[i].replace("-", ""), "enrol": "1"}, before)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Enrollment).where(
+            Enrollment.course_id == course_id)) == 3
+        assert db.session.scalar(select(func.count()).select_from(Attendance).where(
+            Attendance.meeting_id == meeting_id, Attendance.status == "hadir")) == 3
+
+
+def test_event_checkin_cancellation_and_letter_cancellation(app, served, make_user, make_participant):
+    set_mode(app, "bebas")
+    desk, staff = login(served, make_user)
+    pids = [make_participant(nik=f"317401170885{9981 + i}", name=f"Pedagang {i}") for i in range(6)]
+    day = today_wib()
+    with app.app_context():
+        event = create_event("bazar", "Bazar Tebet", kecamatan_by_code("31.74.01"), "Lapangan Tebet",
+                             day, day + timedelta(days=1), 20, day - timedelta(days=5), day, None)
+        db.session.commit()
+        event_id = event.id
+        for pid in pids:
+            sign_up(event_id, db.session.get(Participant, pid), None)
+        db.session.commit()
+        numbers = [db.session.get(Participant, pid).reg_number for pid in pids]
+        signups = [db.session.scalar(select(Signup.id).where(Signup.participant_id == pid)) for pid in pids]
+    before = len(served.server_errors())
+    url = lambda i: f"/acara/{event_id}/check-in"
+    race(served, desk, url, url, lambda i: {"reg_number": numbers[i]}, before)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ParticipantStep).where(
+            ParticipantStep.step == 5)) == 3
+    url = lambda i: f"/acara/daftar/{signups[3 + i]}/batal"
+    race(served, desk, url, url, lambda i: {"reason": "Berhalangan"}, before)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(AuditLog).where(
+            AuditLog.action == "signup.cancel")) == 3
+    # SKU letters cancelled by many at once: one cancellation each.
+    url = lambda i: f"/peserta/{pids[i]}/surat-sku"
+    fields = {"signer": "lain", "signer_name": "Sekcam", "signer_title": "Sekretaris Kecamatan"}
+    for i in range(3):
+        assert desk.send("POST", url(i), {**fields, **drawn_form(desk.send("GET", url(i)).text)}).status == 302
+    with app.app_context():
+        letters = [db.session.scalar(select(SkuLetter.id).where(SkuLetter.participant_id == pid)) for pid in pids[:3]]
+    url = lambda i: f"/surat-sku/{letters[i]}/batal"
+    race(served, desk, url, url, lambda i: {"reason": "Salah kelurahan"}, before)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(AuditLog).where(
+            AuditLog.action == "sku_letter.cancel")) == 3
+
+
+def test_capital_record_and_status(app, served, make_user, make_participant):
+    set_mode(app, "bebas")
+    desk, _ = login(served, make_user)
+    pids = [make_participant(nik=f"317401170885{9991 + i}", name=f"Pemodal {i}") for i in range(3)]
+    before = len(served.server_errors())
+    form = {"institution": "Bank DKI", "product": "KUR Mikro", "amount": "5.000.000",
+            "referred_on": today_wib().isoformat()}
+    url = lambda i: f"/peserta/{pids[i]}/permodalan"
+    double = fire(desk, "POST", url(0), {**form, **drawn_form(desk.send("GET", url(0)).text)}, n=2)
+    crowd = fire(desk, "POST", url(1), {**form, **drawn_form(desk.send("GET", url(1)).text)}, n=20)
+    assert {a.status for a in double + crowd} == {302}
+    with app.app_context():
+        applications = [db.session.scalars(select(CapitalApplication.id).where(
+            CapitalApplication.participant_id == pid)).all() for pid in pids]
+    assert [len(a) for a in applications] == [1, 1, 0]
+    url = lambda i: f"/peserta/{pids[i]}/permodalan"
+    status_path = lambda i: f"/permodalan/{applications[min(i, 1)][0]}/status"
+    race(served, desk, url, status_path, lambda i: {"status": "applied", "on": today_wib().isoformat()}, before)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(AuditLog).where(
+            AuditLog.action == "capital.status")) == 2  # the third round met the second's change: refused

@@ -128,6 +128,7 @@ NEXT = {"referred": {"applied", "rejected"}, "applied": {"approved", "rejected"}
 
 
 def set_capital_status(application: CapitalApplication, status: str, on: date | None) -> None:
+    lock_row(CapitalApplication, application.id)  # one change of status, whatever arrives at once
     if status not in CAPITAL_STATUSES or status not in NEXT[application.status]:
         raise BusinessError(f"Status tidak dapat diubah dari {application.status_label} ke "
                             f"{CAPITAL_STATUSES.get(status, status)}.", "status")

@@ -114,4 +114,7 @@ def lock_row(model, row_id: int):
     from ..extensions import db  # the engine tuning above is imported before the models exist
     from sqlalchemy import select
 
-    return db.session.scalars(select(model).where(model.id == row_id).with_for_update()).one()
+    # populate_existing: an object this request loaded earlier is refreshed from the locked row,
+    # so the rule is checked against what the request that went first has committed.
+    return db.session.scalars(select(model).where(model.id == row_id).with_for_update()
+                              .execution_options(populate_existing=True)).one()

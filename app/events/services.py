@@ -179,11 +179,12 @@ def _fair(event: Event, line: list[Signup]) -> list[Signup]:
 def cancel(signup: Signup, reason: str) -> Signup | None:
     """Cancel a sign-up; a freed booth goes to the first in line. Returns the promoted sign-up, if any."""
     reason = (reason or "").strip()
+    event = lock_event(signup.event_id)
+    db.session.refresh(signup)  # as a request that went first left it
     if signup.status == "cancelled":
         raise EventError("Pendaftaran ini sudah dibatalkan.", "reason")
     if not reason:
         raise EventError("Alasan pembatalan wajib diisi.", "reason")
-    event = lock_event(signup.event_id)
     freed = signup.booth if signup.status == "confirmed" else None
     before = signup.status
     signup.status, signup.booth, signup.cancel_reason = "cancelled", None, reason[:300]
@@ -284,11 +285,12 @@ def counts(event_id: int) -> dict[str, int]:
 def move(signup: Signup, direction: int, reason: str) -> None:
     """Move a waiting sign-up one place up (-1) or down (+1) in the line, with a reason (audited)."""
     reason = (reason or "").strip()
+    lock_event(signup.event_id)
+    db.session.refresh(signup)
     if signup.status != "waiting":
         raise EventError("Hanya peserta di daftar tunggu yang dapat dipindah urutannya.")
     if not reason:
         raise EventError("Alasan pemindahan wajib diisi.", "reason")
-    lock_event(signup.event_id)
     line = waiting_line(signup.event_id)
     index = next(i for i, s in enumerate(line) if s.id == signup.id)
     target = index + direction

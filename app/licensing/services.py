@@ -155,6 +155,7 @@ def request_letter(participant: Participant, signer: Signer, user) -> SkuLetter:
 
 
 def cancel_letter(letter: SkuLetter, reason: str) -> None:
+    lock_row(SkuLetter, letter.id)  # cancelled once, whatever arrives at the same time
     reason = (reason or "").strip()
     if letter.status == "cancelled":
         raise LicensingError("Surat ini sudah dibatalkan sebelumnya.", "reason")

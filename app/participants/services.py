@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from ..core import audit
+from ..core.db import lock_row
 from ..core.idnumbers import NikInfo, check_nik, normalize_phone, phone_error
 from ..core.scoping import Scope
 from ..core.sequences import next_values
@@ -525,6 +526,7 @@ def _activate(participant: Participant, kecamatan: Kecamatan) -> None:
 
 
 def verify(participant: Participant) -> None:
+    lock_row(Participant, participant.id)  # a second verification waits here, then sees the first
     if participant.status != "pending":
         raise RegistrationError({"status": "Hanya pendaftaran yang menunggu verifikasi yang dapat diverifikasi."})
     before = audit.snapshot(participant)
@@ -539,6 +541,7 @@ def reject(participant: Participant, reason: str) -> None:
         raise RegistrationError({"reason": "Alasan penolakan wajib diisi."})
     if len(reason) > 300:
         raise RegistrationError({"reason": "Alasan terlalu panjang: paling banyak 300 karakter."})
+    lock_row(Participant, participant.id)
     if participant.status != "pending":
         raise RegistrationError({"reason": "Hanya pendaftaran yang menunggu verifikasi yang dapat ditolak."})
     before = audit.snapshot(participant)
@@ -552,6 +555,8 @@ MERGE_FIELDS = ("phone", "email", "address", "business_name")
 
 def merge(pending: Participant, target: Participant) -> dict:
     """Fold an online registration into an existing participant: fill the target's empty fields."""
+    for row_id in sorted({pending.id, target.id}):  # always in the same order: no deadlock
+        lock_row(Participant, row_id)
     if pending.status != "pending":
         raise RegistrationError({"target": "Hanya pendaftaran yang menunggu verifikasi yang dapat digabungkan."})
     if target.id == pending.id or target.status != "active":
