@@ -85,3 +85,33 @@ def test_letterhead_refuses_bad_logo_and_nip(app, client, login_as):
     assert "bukan gambar PNG atau JPEG yang sah" in bad_logo.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalars(select(Letterhead)).first() is None  # nothing half-saved
+
+
+def test_a_new_office_fills_its_own_letterhead_from_the_letter_page(app, client, login_as, make_participant):
+    """No dead end: the letter page says the camat's name is missing and leads the desk to its own
+    letterhead, which it may keep (and only its own)."""
+    login_as("staff")
+    pid = make_participant()
+    with app.app_context():
+        tebet, menteng = kecamatan_by_code("31.74.01").id, kecamatan_by_code("31.71.06").id
+    page = client.get(f"/peserta/{pid}/surat-sku").get_data(as_text=True)
+    assert "Nama camat belum diisi di kop surat Kecamatan Tebet" in page
+    assert f'href="/pengaturan/kop-surat/{tebet}"' in page
+    assert f'href="/pengaturan/kop-surat"' in client.get("/").get_data(as_text=True)  # in the menu
+    listing = client.get("/pengaturan/kop-surat").get_data(as_text=True)
+    assert "Tebet" in listing and "Menteng" not in listing
+    assert client.get(f"/pengaturan/kop-surat/{menteng}").status_code == 404
+    url = f"/pengaturan/kop-surat/{tebet}"
+    saved = post_form(client, url, {"office_name": "Kantor Kecamatan Tebet", "address": "Jl. Soepomo 1", "phone": "",
+                                    "email": "", "camat_name": "Drs. Camat Tebet", "camat_nip": "197001011990031001"},
+                      token_url=url, content_type="multipart/form-data")
+    assert saved.status_code == 302
+    page = client.get(f"/peserta/{pid}/surat-sku").get_data(as_text=True)
+    assert "belum diisi" not in page and "Camat: Drs. Camat Tebet" in page
+    assert post_form(client, f"/pengaturan/kop-surat/{menteng}", {"camat_name": "Orang Lain"},
+                     token_url="/").status_code == 404
+
+
+def test_a_facilitator_keeps_no_letterhead(app, client, login_as):
+    login_as("facilitator")
+    assert client.get("/pengaturan/kop-surat").status_code == 403

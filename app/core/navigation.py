@@ -19,7 +19,7 @@ MENU = [
     ("Acara", "events.index", {ADMIN, MANAGER, STAFF}),
     ("Pengguna", "auth.users", {ADMIN}),
     ("Pengaturan", "settings.program", {ADMIN}),
-    ("Kop surat", "settings.letterheads", {ADMIN}),
+    ("Kop surat", "settings.letterheads", {ADMIN, STAFF}),
     ("Sektor", "participants.sectors", {ADMIN}),
     ("Log audit", "audit.index", {ADMIN}),
 ]

@@ -26,7 +26,7 @@ from .models import LETTER_STATUSES, SkuLetter
 from .services import LicensingError, Signer, camat_signer, cancel_letter, find_letter, ready_clause, record_license, request_letter
 from .services import sku_kelurahan
 
-DESK = (ADMIN, STAFF)
+DESK = (ADMIN, STAFF)  # who makes letters also keeps the letterhead they are printed on (LETTERHEAD_ROLES)
 MAX_BATCH = 200
 
 

@@ -4,12 +4,16 @@ import io
 from sqlalchemy import select
 
 from ..core import audit
+from ..core.access import ADMIN, STAFF
 from ..extensions import db
 from ..regions.models import Kecamatan
 from .models import Letterhead, ProgramSetting
 
 MAX_LOGO_BYTES = 512 * 1024
 LOGO_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg"}
+
+# The Dinas admin keeps every kecamatan's letterhead; a desk keeps its own (the scope decides which).
+LETTERHEAD_ROLES = (ADMIN, STAFF)
 
 
 def program_settings() -> ProgramSetting:

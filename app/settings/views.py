@@ -11,8 +11,8 @@ from ..regions.models import Kecamatan
 from . import bp
 from .forms import LetterheadForm, ProgramSettingsForm
 from .models import Letterhead
-from .services import (LogoError, current_program_settings, letterhead_for, program_settings, save_letterhead,
-                       update_program_settings)
+from .services import (LETTERHEAD_ROLES, LogoError, current_program_settings, letterhead_for, program_settings,
+                       save_letterhead, update_program_settings)
 
 
 @bp.route("/pengaturan", methods=["GET", "POST"])
@@ -33,7 +33,7 @@ def program():
 
 
 @bp.get("/pengaturan/kop-surat")
-@roles_required(ADMIN)
+@roles_required(*LETTERHEAD_ROLES)
 def letterheads():
     kecamatan = db.session.scalars(scoped(
         select(Kecamatan).options(joinedload(Kecamatan.kota)).order_by(Kecamatan.code), Kecamatan)).all()
@@ -42,7 +42,7 @@ def letterheads():
 
 
 @bp.route("/pengaturan/kop-surat/<int:kecamatan_id>", methods=["GET", "POST"])
-@roles_required(ADMIN)
+@roles_required(*LETTERHEAD_ROLES)
 def letterhead(kecamatan_id: int):
     kecamatan = get_or_404(Kecamatan, kecamatan_id)
     current = letterhead_for(kecamatan)
