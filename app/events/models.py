@@ -105,7 +105,7 @@ class Signup(db.Model):
             return false()
         ids = sorted(scope.kecamatan_ids)
         organised = select(Event.id).where(Event.kecamatan_id.in_(ids))
-        own = select(Participant.id).where(Participant.kecamatan_id.in_(ids))
+        own = select(Participant.id).where(Participant.of_kecamatan(ids))
         return cls.event_id.in_(organised) | (cls.event_id.in_(select(Event.id).where(Event.scope_clause(scope)))
                                               & cls.participant_id.in_(own))
 

@@ -3,7 +3,8 @@ import re
 import unicodedata
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, SmallInteger, String, UniqueConstraint, text
+from sqlalchemy import (CheckConstraint, Date, ForeignKey, Index, SmallInteger, String, UniqueConstraint, false, or_,
+                        select, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.scoping import Scope, kecamatan_clause
@@ -100,9 +101,24 @@ class Participant(db.Model):
                                                           order_by="ParticipantStep.step")
 
     @classmethod
+    def of_kecamatan(cls, kecamatan_ids):
+        """Participants a kecamatan answers for: registered by it, or living in one of its kelurahan.
+
+        The one rule of where a participant belongs, for who may see them and for the figures
+        (which count by domicile, a subset of this): so every figure's list is within reach."""
+        ids = sorted(kecamatan_ids)
+        if not ids:
+            return false()
+        home = select(Kelurahan.id).where(Kelurahan.kecamatan_id.in_(ids)).scalar_subquery()
+        if len(ids) == 1:
+            return or_(cls.kecamatan_id == ids[0], cls.kelurahan_id.in_(home))
+        return or_(cls.kecamatan_id.in_(ids), cls.kelurahan_id.in_(home))
+
+    @classmethod
     def scope_clause(cls, scope: Scope):
-        """Region scope; a pendamping sees only the participants assigned to them."""
-        clause = kecamatan_clause(cls.kecamatan_id, scope)
+        """Region scope (registered by or living in the user's kecamatan); a pendamping sees only
+        the participants assigned to them."""
+        clause = None if scope.kecamatan_ids is None else cls.of_kecamatan(scope.kecamatan_ids)
         if scope.role == "pendamping":
             own = cls.pendamping_id == scope.user_id
             return own if clause is None else (clause & own)
@@ -165,7 +181,7 @@ class ParticipantStep(db.Model):
 
     @classmethod
     def scope_clause(cls, scope: Scope):
-        return kecamatan_clause(cls.kecamatan_id, scope)
+        return participant_scope(cls.participant_id, scope)  # seen wherever its participant is
 
 
 class OnlineResubmission(db.Model):

@@ -13,7 +13,7 @@ from ..core.htmx import render
 from ..core.once import reads_only
 from ..core.pagination import paginate
 from ..core.pdf import pdf_response, qr_svg, render_pdf
-from ..core.scoping import current_scope, get_or_404, scoped
+from ..core.scoping import current_scope, get_or_404, kecamatan_clause, scoped
 from ..core.timeutil import parse_date, today_wib, utcnow
 from ..extensions import db
 from ..regions.models import Kecamatan, Kelurahan
@@ -255,9 +255,13 @@ RESUBMISSIONS_SHOWN = 50
 @bp.get("/peserta/antrean")
 @roles_required(*EDIT_ROLES)
 def queue():
-    stmt = scoped(select(Participant), Participant).options(
+    # The queue of the office each registrant chose (not of where they live).
+    scope = current_scope()
+    stmt = scoped(select(Participant), Participant, scope).options(
         joinedload(Participant.kelurahan), joinedload(Participant.kecamatan)).where(
         Participant.status == "pending").order_by(Participant.registered_at.asc(), Participant.id.asc())
+    if (office := kecamatan_clause(Participant.kecamatan_id, scope)) is not None:
+        stmt = stmt.where(office)
     page = paginate(stmt, request.args.get("hal", 1))
     open_again = scoped(select(OnlineResubmission), OnlineResubmission).where(OnlineResubmission.handled_at.is_(None))
     resubmissions = db.session.scalars(open_again.options(

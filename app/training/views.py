@@ -155,7 +155,7 @@ def enrol_search(course_id: int):
         clause = search_clause(term)
         enrolled = select(Enrollment.participant_id).where(Enrollment.course_id == course.id)
         stmt = (select(Participant).options(joinedload(Participant.kelurahan))
-                .where(Participant.kecamatan_id == course.kecamatan_id, Participant.status == "active",
+                .where(Participant.of_kecamatan([course.kecamatan_id]), Participant.status == "active",
                        Participant.id.not_in(enrolled)).order_by(Participant.name_key).limit(20))
         if clause is not None:
             stmt = stmt.where(clause)
@@ -172,7 +172,7 @@ def enrol(course_id: int):
     # A facilitator enrols within the course's kecamatan; others through their scope. Alphabetical, so
     # that who gets the last seats is predictable.
     stmt = select(Participant).where(Participant.id.in_(ids)).order_by(Participant.name_key, Participant.id)
-    stmt = stmt.where(Participant.kecamatan_id == course.kecamatan_id) if current_user.role == FACILITATOR \
+    stmt = stmt.where(Participant.of_kecamatan([course.kecamatan_id])) if current_user.role == FACILITATOR \
         else scoped(stmt, Participant)
     participants = db.session.scalars(stmt).all()
     if not participants:
@@ -205,7 +205,7 @@ def enrol_bulk(course_id: int):
     args = {k: (request.values.get(k) or "").strip()[:60] for k in ("q", "kelurahan", "belum_p2")}
     enrolled = select(Enrollment.participant_id).where(Enrollment.course_id == course.id)
     stmt = (select(Participant).options(joinedload(Participant.kelurahan))
-            .where(Participant.kecamatan_id == course.kecamatan_id, Participant.status == "active",
+            .where(Participant.of_kecamatan([course.kecamatan_id]), Participant.status == "active",
                    Participant.id.not_in(enrolled)).order_by(Participant.name_key))
     if args["q"] and (clause := search_clause(args["q"])) is not None:
         stmt = stmt.where(clause)

@@ -120,7 +120,7 @@ def _checkin(meeting: Meeting, typed: str, enrol_now: bool) -> dict:
     # The number as printed (or the NIK as typed): the roster's "enrol now" form posts it back.
     number = key.value if key.kind == "reg_number" else typed
     participant = db.session.scalars(select(Participant).where(
-        key.clause(), Participant.kecamatan_id == meeting.course.kecamatan_id)).first()
+        key.clause(), Participant.of_kecamatan([meeting.course.kecamatan_id]))).first()
     if participant is None:
         return {"kind": "unknown", "number": number}
     number = participant.reg_number or number
