@@ -25,7 +25,7 @@ from app.participants.models import Participant
 from app.regions.models import Kota
 from app.settings.services import save_letterhead
 from app.training.models import Course, Enrollment
-from app.training.services import enroll, mark
+from app.training.services import enroll, issue_certificates, mark
 from tests.conftest import kecamatan_by_code, login, post_form
 from tests.test_events import make_event
 from tests.test_steps import set_mode
@@ -83,7 +83,7 @@ DOCUMENT_RULE = re.compile(r"\.(pdf|csv|xlsx|<fmt>)$|/ekspor|/templat|/dokumen/"
 
 
 def world(app, make_user, make_participant, make_course) -> dict:
-    """One participant of Tebet who is in every document: trained (certificate, sign-in sheet), ready for
+    """One participant of Tebet who is in every document: trained (certificate issued, sign-in sheet), ready for
     licensing (SKU letter), with a booth at an event, assigned to the pendamping; one user per role."""
     set_mode(app, "bebas")
     users = {key: make_user(role, username=username, **scope) for key, (role, scope, username) in USERS.items()}
@@ -105,6 +105,7 @@ def world(app, make_user, make_participant, make_course) -> dict:
         assert db.session.get(Enrollment, enrolment.id).completed_on is not None
         letter = request_letter(p, camat_signer(p.kecamatan), db.session.get(User, users["staff"].id))
         assert sign_up(event_id, p, None).status == "confirmed"
+        issue_certificates(course, [enrolment], None)  # printing shows only issued certificates
         db.session.commit()
         ids = {"participant": pid, "course": course_id, "meeting": course.meetings[0].id, "enrollment": enrolment.id,
                "letter": letter.id, "event": event_id, "kecamatan": p.kecamatan_id,

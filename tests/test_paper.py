@@ -23,7 +23,7 @@ from tests.conftest import kecamatan_by_code, login, post_form
 from tests.test_events import make_event, people
 from tests.test_pdf import _fonts
 from tests.test_steps import give_steps, set_mode
-from tests.test_training import enrol_new
+from tests.test_training import enrol_new, issue_by_post
 
 A4, F4 = (210, 297), (215, 330)
 
@@ -204,6 +204,7 @@ def test_certificates_one_per_landscape_page(app, client, make_user, make_course
             mark(meeting_, enrolment, "hadir", facilitator)
         db.session.commit()
     login(client, "desk.tebet")
+    assert issue_by_post(client, course_id).status_code == 302
     reader = pdf(client.get(f"/pelatihan/{course_id}/sertifikat.pdf"))
     assert len(reader.pages) == 3
     assert_paper(reader, A4, landscape=True)

@@ -16,6 +16,7 @@ from app.training.models import Attendance, Certificate, Course, Enrollment, Mee
 from app.participants.services import record_step
 from app.training.services import enroll
 from tests.conftest import csrf_from, login, post_form
+from tests.test_exactly_once import drawn_form
 
 
 def enrol_new(app, make_participant, course_id, count, kecamatan="31.74.01"):
@@ -30,6 +31,13 @@ def enrol_new(app, make_participant, course_id, count, kecamatan="31.74.01"):
                                                      .order_by(Participant.id)).all(), None)
         db.session.commit()
         return [e.id for e in added]
+
+
+def issue_by_post(client, course_id):
+    """Issue a course's certificates as a user does: open the confirmation page, send its form."""
+    page = client.get(f"/pelatihan/{course_id}/sertifikat/terbitkan")
+    assert page.status_code == 200
+    return client.post(f"/pelatihan/{course_id}/sertifikat/terbitkan", data=drawn_form(page.get_data(as_text=True)))
 
 
 def meetings_of(app, course_id):
@@ -393,10 +401,14 @@ def test_certificates_batch_and_verification(app, client, login_as, make_course,
     for e in enrollments[:99]:
         client.post(f"/pertemuan/{meeting}/tandai/{e}", data={"status": "hadir"},
                     headers={"HX-Request": "true", "X-CSRFToken": token})
-    refused = client.get(f"/pelatihan/peserta/{enrollments[99]}/sertifikat.pdf", follow_redirects=True)
+    refused = client.post(f"/pelatihan/peserta/{enrollments[99]}/sertifikat", data={"csrf_token": token},
+                          follow_redirects=True)
     assert "Sertifikat hanya untuk peserta yang lulus" in refused.get_data(as_text=True)
     client.post(f"/pertemuan/{meeting}/tandai/{enrollments[99]}", data={"status": "hadir"},
                 headers={"HX-Request": "true", "X-CSRFToken": token})
+    issued = issue_by_post(client, course_id)
+    assert issued.status_code == 302 and issued.headers["Location"] == f"/pelatihan/{course_id}"
+    assert "100 sertifikat diterbitkan" in client.get(issued.headers["Location"]).get_data(as_text=True)
     batch = client.get(f"/pelatihan/{course_id}/sertifikat.pdf")
     reader = PdfReader(io.BytesIO(batch.data))
     assert len(reader.pages) == 100
@@ -436,7 +448,12 @@ def test_participant_page_shows_training_and_certificate(app, client, login_as, 
     token = csrf_from(client, f"/pertemuan/{meeting}")
     client.post(f"/pertemuan/{meeting}/tandai/{enrollment}", data={"status": "hadir", "csrf_token": token})
     html = client.get(f"/peserta/{participant_id}").get_data(as_text=True)
-    assert "lulus" in html and "Cetak sertifikat" in html and "P2 Pelatihan" in html
+    assert "lulus" in html and "sertifikat belum diterbitkan" in html and "P2 Pelatihan" in html
+    not_yet = client.get(f"/pelatihan/peserta/{enrollment}/sertifikat.pdf")
+    assert not_yet.status_code == 302 and not_yet.headers["Location"] == f"/pelatihan/{course_id}"
+    issued = client.post(f"/pelatihan/peserta/{enrollment}/sertifikat",
+                         data={**drawn_form(html), "dari": "peserta"})
+    assert issued.status_code == 302 and issued.headers["Location"] == f"/peserta/{participant_id}"
     single = client.get(f"/pelatihan/peserta/{enrollment}/sertifikat.pdf")
     assert single.mimetype == "application/pdf" and len(PdfReader(io.BytesIO(single.data)).pages) == 1
     assert "SERT-PKT" in client.get(f"/peserta/{participant_id}").get_data(as_text=True)

@@ -6,6 +6,7 @@ from datetime import date, time
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from ..auth.models import User
@@ -308,29 +309,81 @@ def _code() -> str:
 
 
 def issue_certificates(course: Course, enrollments: list[Enrollment], user) -> list[Certificate]:
-    """Certificates for completed enrolments (existing ones are reused: a reprint keeps its number)."""
+    """The certificates of ``enrollments`` (all completed), issuing those that are missing; an
+    existing certificate is kept with its number. Exactly once per course and participant: the
+    course row is locked before the existing certificates are read (on SQLite a writing request
+    already holds the write lock), so a request that waited sees what the first one issued; the
+    unique key (course, participant) stands behind the lock."""
     incomplete = [e.participant.name for e in enrollments if e.completed_on is None]
     if incomplete:
         raise TrainingError("Sertifikat hanya untuk peserta yang lulus; belum lulus: " + ", ".join(incomplete[:5])
                             + (" …" if len(incomplete) > 5 else ""))
-    existing = {c.participant_id: c for c in db.session.scalars(
-        select(Certificate).options(joinedload(Certificate.participant)).where(Certificate.course_id == course.id))}
-    new = [e for e in enrollments if e.participant_id not in existing]
-    if new:
+    lock_course(course.id)
+    _issue_missing(course, [e.participant_id for e in enrollments], user)
+    existing = _certificates_by_participant(course.id)
+    return [existing[e.participant_id] for e in enrollments]
+
+
+def issue_for_graduates(course: Course, user) -> list[Certificate]:
+    """Issue a certificate to every graduate of ``course`` who has none yet; returns the new ones
+    (none when another request issued them first)."""
+    lock_course(course.id)
+    graduates = db.session.scalars(select(Enrollment.participant_id).join(Participant).where(
+        Enrollment.course_id == course.id, Enrollment.completed_on.is_not(None))
+        .order_by(Participant.name_key, Participant.id)).all()
+    return _issue_missing(course, list(graduates), user)
+
+
+def waiting_for_certificate(course: Course) -> list[Enrollment]:
+    """Graduates of ``course`` without a certificate, by name: what issuing would issue now."""
+    has_one = select(Certificate.id).where(Certificate.course_id == Enrollment.course_id,
+                                           Certificate.participant_id == Enrollment.participant_id).exists()
+    return list(db.session.scalars(select(Enrollment).join(Participant).options(joinedload(Enrollment.participant))
+                                   .where(Enrollment.course_id == course.id, Enrollment.completed_on.is_not(None),
+                                          ~has_one)
+                                   .order_by(Participant.name_key, Participant.id)))
+
+
+def issued_certificates(course: Course) -> list[Certificate]:
+    """The certificates issued for ``course``, by participant name (what its PDF prints)."""
+    return list(db.session.scalars(select(Certificate).join(Participant, Certificate.participant_id == Participant.id)
+                                   .options(joinedload(Certificate.participant))
+                                   .where(Certificate.course_id == course.id)
+                                   .order_by(Participant.name_key, Participant.id)))
+
+
+def _certificates_by_participant(course_id: int) -> dict[int, Certificate]:
+    return {c.participant_id: c for c in db.session.scalars(
+        select(Certificate).options(joinedload(Certificate.participant)).where(Certificate.course_id == course_id))}
+
+
+def _issue_missing(course: Course, participant_ids: list[int], user) -> list[Certificate]:
+    """Certificates for those of ``participant_ids`` who have none, numbered in that order. Call
+    with the course locked. Should an insert still meet the unique key (a writer that did not
+    lock), its savepoint is rolled back, numbers included, and the certificates are read again."""
+    for _attempt in range(3):
+        existing = set(db.session.scalars(select(Certificate.participant_id)
+                                          .where(Certificate.course_id == course.id)))
+        new = [pid for pid in dict.fromkeys(participant_ids) if pid not in existing]
+        if not new:
+            return []
         year = today_wib().year
         prefix = course.kecamatan.nik_prefix
-        numbers = next_values(f"cert:{prefix}:{year}", len(new))
-        for e, sequence in zip(new, numbers):
-            cert = Certificate(code=_code(), number=f"{sequence:05d}/SERT-PKT/{prefix}/{year}", course_id=course.id,
-                               participant_id=e.participant_id, kecamatan_id=course.kecamatan_id,
-                               issued_by_id=getattr(user, "id", None))
-            db.session.add(cert)
-            existing[e.participant_id] = cert
-        db.session.flush()
+        try:
+            with db.session.begin_nested():
+                numbers = next_values(f"cert:{prefix}:{year}", len(new))
+                issued = [Certificate(code=_code(), number=f"{sequence:05d}/SERT-PKT/{prefix}/{year}",
+                                      course_id=course.id, participant_id=pid, kecamatan_id=course.kecamatan_id,
+                                      issued_by_id=getattr(user, "id", None)) for pid, sequence in zip(new, numbers)]
+                db.session.add_all(issued)
+                db.session.flush()
+        except IntegrityError:
+            continue
         audit.record("certificate.issue", entity_type="course", entity_id=course.id, kecamatan_id=course.kecamatan_id,
                      changes={"issued": {"before": None, "after": len(new)}},
                      summary=f"{len(new)} sertifikat baru untuk {course.title}")
-    return [existing[e.participant_id] for e in enrollments]
+        return issued
+    raise TrainingError("Sertifikat sedang diterbitkan oleh petugas lain. Muat ulang halaman dan coba lagi.")
 
 
 def find_certificate(code: str) -> Certificate | None:

@@ -16,8 +16,9 @@ from ..participants.queries import search_clause
 from ..regions.models import Kecamatan
 from ..regions.services import kecamatan_choices
 from . import bp
+from .access import DOC_ROLES
 from .forms import CourseForm, RuleForm
-from .models import Course, Enrollment, Meeting
+from .models import Certificate, Course, Enrollment, Meeting
 from .services import MeetingInput, TrainingError, check_meetings, create_course, enroll, facilitator_choices, unenroll, update_rule
 
 VIEW_ROLES = (ADMIN, MANAGER, STAFF, FACILITATOR)
@@ -114,12 +115,12 @@ def _course_context(course: Course) -> dict:
     rule_form = RuleForm(facilitator_id=str(course.facilitator_id or ""), min_meetings=course.min_meetings)
     rule_form.facilitator_id.choices = {"": "— belum ditentukan —", **{
         str(i): n for i, n in facilitator_choices(course.kecamatan_id)}}
-    from .models import Certificate
-
     certificates = {c.participant_id: c for c in db.session.scalars(
         select(Certificate).where(Certificate.course_id == course.id))}
-    return {"enrollments": enrollments, "rule_form": rule_form, "certificates": certificates,
-            "can_manage": current_user.role in MANAGE_ROLES, "can_enrol": current_user.role in ENROL_ROLES}
+    waiting = [e for e in enrollments if e.completed_on and e.participant_id not in certificates]
+    return {"enrollments": enrollments, "rule_form": rule_form, "certificates": certificates, "waiting": waiting,
+            "can_manage": current_user.role in MANAGE_ROLES, "can_enrol": current_user.role in ENROL_ROLES,
+            "can_certify": current_user.role in DOC_ROLES}
 
 
 @bp.post("/pelatihan/<int:course_id>/aturan")

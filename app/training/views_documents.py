@@ -5,21 +5,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..core import audit
-from ..core.access import ADMIN, FACILITATOR, MANAGER, STAFF, roles_required
+from ..core.access import ADMIN, MANAGER, STAFF, roles_required
 from ..core.pagination import paginate
 from ..core.pdf import PAPERS, pdf_response, qr_svg, render_pdf
 from ..core.scoping import get_or_404, scoped
 from ..core.security import public_lookup_limit
 from ..extensions import db
-from ..participants.models import Participant
 from ..participants.services import mask_name
 from ..settings.services import letterhead_for
 from . import bp
+from .access import DOC_ROLES
 from .models import Certificate, Course, Enrollment, Meeting
-from .services import TrainingError, find_certificate, issue_certificates
+from .services import (TrainingError, find_certificate, issue_certificates, issue_for_graduates, issued_certificates,
+                       waiting_for_certificate)
 from .views_roster import roster_rows
-
-DOC_ROLES = (ADMIN, STAFF, FACILITATOR)
 
 
 @bp.get("/pertemuan/<int:meeting_id>/daftar-hadir.pdf")
@@ -51,33 +50,73 @@ def _certificates_pdf(course: Course, certificates: list[Certificate], filename:
     return pdf_response(content, filename)
 
 
+@bp.get("/pelatihan/<int:course_id>/sertifikat/terbitkan")
+@roles_required(*DOC_ROLES)
+def certificates_confirm(course_id: int):
+    """What issuing would issue: the graduates without a certificate. Shows, writes nothing."""
+    course = get_or_404(Course, course_id)
+    return render_template("training/certificates_issue.html", course=course, waiting=waiting_for_certificate(course),
+                           issued=len(issued_certificates(course)))
+
+
+@bp.post("/pelatihan/<int:course_id>/sertifikat/terbitkan")
+@roles_required(*DOC_ROLES)
+def certificates_issue(course_id: int):
+    course = get_or_404(Course, course_id)
+    issued = issue_for_graduates(course, current_user)
+    db.session.commit()
+    if issued:
+        flash(f"{len(issued)} sertifikat diterbitkan (nomor {issued[0].number}"
+              + (f" s.d. {issued[-1].number}" if len(issued) > 1 else "") + "). Sertifikat dapat dicetak sekarang.",
+              "success")
+    else:
+        flash("Tidak ada sertifikat baru: semua peserta yang lulus sudah mempunyai sertifikat.", "info")
+    return redirect(url_for("training.course", course_id=course.id))
+
+
+@bp.post("/pelatihan/peserta/<int:enrollment_id>/sertifikat")
+@roles_required(*DOC_ROLES)
+def certificate_issue(enrollment_id: int):
+    enrollment = get_or_404(Enrollment, enrollment_id)
+    back = (url_for("participants.detail", participant_id=enrollment.participant_id)
+            if request.form.get("dari") == "peserta" else url_for("training.course", course_id=enrollment.course_id))
+    try:
+        (certificate,) = issue_certificates(enrollment.course, [enrollment], current_user)
+    except TrainingError as err:
+        db.session.rollback()
+        flash(err.message, "error")
+        return redirect(back)
+    db.session.commit()
+    flash(f"Sertifikat {certificate.number} untuk {enrollment.participant.name} sudah terbit dan dapat dicetak.",
+          "success")
+    return redirect(back)
+
+
 @bp.get("/pelatihan/<int:course_id>/sertifikat.pdf")
 @roles_required(*DOC_ROLES)
 def certificates_batch(course_id: int):
+    """The certificates already issued for the course; issuing is a POST of its own."""
     course = get_or_404(Course, course_id)
-    completed = db.session.scalars(select(Enrollment).join(Participant).options(joinedload(Enrollment.participant))
-                                   .where(Enrollment.course_id == course.id, Enrollment.completed_on.is_not(None))
-                                   .order_by(Participant.name_key)).all()
-    if not completed:
-        flash("Belum ada peserta yang lulus pelatihan ini; sertifikat belum dapat dicetak.", "error")
+    certificates = issued_certificates(course)
+    if not certificates:
+        flash("Belum ada sertifikat yang diterbitkan untuk pelatihan ini. Terbitkan dulu dengan tombol "
+              "“Terbitkan sertifikat” di bagian Sertifikat, lalu cetak.", "error")
         return redirect(url_for("training.course", course_id=course.id))
-    certificates = issue_certificates(course, list(completed), current_user)
-    db.session.commit()  # the numbers are decided: no write lock held while the PDF renders
     return _certificates_pdf(course, certificates, f"sertifikat-pelatihan-{course.id}.pdf")
 
 
 @bp.get("/pelatihan/peserta/<int:enrollment_id>/sertifikat.pdf")
 @roles_required(*DOC_ROLES)
 def certificate_one(enrollment_id: int):
+    """The issued certificate of one enrolment; issuing is a POST of its own."""
     enrollment = get_or_404(Enrollment, enrollment_id)
-    try:
-        certificates = issue_certificates(enrollment.course, [enrollment], current_user)
-    except TrainingError as err:
-        db.session.rollback()
-        flash(err.message, "error")
+    certificate = db.session.scalars(select(Certificate).options(joinedload(Certificate.participant)).where(
+        Certificate.course_id == enrollment.course_id, Certificate.participant_id == enrollment.participant_id)).first()
+    if certificate is None:
+        flash(f"Sertifikat untuk {enrollment.participant.name} belum diterbitkan. Terbitkan dulu dengan tombol "
+              "“Terbitkan” di daftar peserta, lalu cetak.", "error")
         return redirect(url_for("training.course", course_id=enrollment.course_id))
-    db.session.commit()  # the number is decided: no write lock held while the PDF renders
-    return _certificates_pdf(enrollment.course, certificates, f"sertifikat-{certificates[0].code}.pdf")
+    return _certificates_pdf(enrollment.course, [certificate], f"sertifikat-{certificate.code}.pdf")
 
 
 @bp.get("/sertifikat")

@@ -96,6 +96,7 @@ def main_pages(ids: dict) -> list[tuple]:
         ("staff", "Impor", "/peserta/impor", None),
         ("staff", "Daftar pelatihan", "/pelatihan", None),
         ("staff", "Halaman pelatihan", f"/pelatihan/{ids['course']}", None),
+        ("staff", "Terbitkan sertifikat", f"/pelatihan/{ids['course']}/sertifikat/terbitkan", None),
         ("staff", "Register sertifikat", "/sertifikat", None),
         ("staff", "Register surat SKU", "/surat-sku", None),
         ("staff", "Siap izin", "/siap-izin", None),
