@@ -153,3 +153,57 @@ def test_every_route_refuses_other_kecamatans_records(app, client, make_user, ma
             assert response.status_code in (403, 404), f"{role} {method} {url} -> {response.status_code}"
             checked += 1
     assert checked >= 5
+
+
+def test_a_participant_living_outside_the_registering_kecamatan(app, client, make_user, make_participant):
+    """Registered in Tebet, living in Menteng: counted in Menteng (domicile); seen by the staff of
+    both kecamatan and by the managers above them; the figures' lists hold exactly the count."""
+    from app.participants.models import Participant
+    from app.participants.services import record_step
+    from app.core.timeutil import today_wib
+    from datetime import timedelta
+    from tests.conftest import login
+
+    with app.app_context():
+        menteng_kel = db.session.scalars(select(Kelurahan).join(Kecamatan).where(Kecamatan.code == "31.71.06")
+                                         .order_by(Kelurahan.code)).first()
+        kel_code, kel_id = menteng_kel.code, menteng_kel.id
+    mover = make_participant(kelurahan=kel_code, name="Warga Menteng", nik="3174011708859950")
+    at_home = make_participant(name="Warga Tebet", nik="3174011708859951")
+    with app.app_context():
+        for pid in (mover, at_home):
+            p = db.session.get(Participant, pid)
+            record_step(p, 1, today_wib() - timedelta(days=3), "test")
+            record_step(p, 2, today_wib() - timedelta(days=2), "test")
+        db.session.commit()
+    users = {"tebet": make_user("staff", username="meja.tebet"),
+             "menteng": make_user("staff", kecamatan="31.71.06", username="meja.menteng"),
+             "jakpus": make_user("manager", kecamatan=None, kota="31.71", username="sudin.jakpus"),
+             "jaksel": make_user("manager", kecamatan=None, kota="31.74", username="sudin.jaksel"),
+             "dinas": make_user("manager", kecamatan=None, username="dinas")}
+    for name, user in users.items():
+        viewer = app.test_client()
+        login(viewer, user.username)
+        # Whoever's kecamatan registered or houses the participant may open them.
+        assert viewer.get(f"/peserta/{mover}").status_code == 200, name
+        listing = viewer.get("/peserta?q=Warga+Menteng").get_data(as_text=True)
+        assert '<p class="result-count" id="result-count">1 peserta</p>' in listing, name
+    # Menteng's dashboard counts the participant in their kelurahan; its action link lists exactly them.
+    viewer = app.test_client()
+    login(viewer, "meja.menteng")
+    with app.app_context():
+        menteng_id = kecamatan_by_code("31.71.06").id
+    board = viewer.get(f"/dasbor/kecamatan/{menteng_id}").get_data(as_text=True)
+    link = f"/peserta?kelurahan={kel_id}&amp;aksi=latih_belum_izin"
+    assert f'href="{link}"' in board and re.search(rf'href="{re.escape(link)}"[^>]*>1</a>', board)
+    for name in ("menteng", "jakpus", "dinas"):  # everyone whose dashboard shows that kelurahan
+        viewer = app.test_client()
+        login(viewer, users[name].username)
+        answer = viewer.get(link.replace("&amp;", "&"))
+        assert '<p class="result-count" id="result-count">1 peserta</p>' in answer.get_data(as_text=True), name
+    # Another kecamatan sees neither.
+    make_user("staff", kecamatan="31.71.01", username="meja.gambir")
+    viewer = app.test_client()
+    login(viewer, "meja.gambir")
+    assert viewer.get(f"/peserta/{mover}").status_code == 404
+    assert viewer.get(f"/peserta/{at_home}").status_code == 404
