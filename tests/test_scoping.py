@@ -201,9 +201,18 @@ def test_a_participant_living_outside_the_registering_kecamatan(app, client, mak
         login(viewer, users[name].username)
         answer = viewer.get(link.replace("&amp;", "&"))
         assert '<p class="result-count" id="result-count">1 peserta</p>' in answer.get_data(as_text=True), name
-    # Another kecamatan sees neither.
+    # The NIK check at Menteng's desk offers to open the record; elsewhere it offers no link.
+    viewer = app.test_client()
+    login(viewer, "meja.menteng")
+    check = {"nik": "3174011708859950", "csrf_token": csrf_from(viewer, "/peserta/daftar")}
+    known = viewer.post("/peserta/cek-nik", data=check, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert f'href="/peserta/{mover}"' in known and "Warga Menteng" in known
+    # Another kecamatan sees neither, and is offered no link it could not follow.
     make_user("staff", kecamatan="31.71.01", username="meja.gambir")
     viewer = app.test_client()
     login(viewer, "meja.gambir")
     assert viewer.get(f"/peserta/{mover}").status_code == 404
     assert viewer.get(f"/peserta/{at_home}").status_code == 404
+    check["csrf_token"] = csrf_from(viewer, "/peserta/daftar")
+    known = viewer.post("/peserta/cek-nik", data=check, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "NIK ini sudah terdaftar" in known and f"/peserta/{mover}" not in known and "Warga Menteng" not in known

@@ -1,10 +1,12 @@
 """Template helpers of the participants domain."""
 from urllib.parse import quote
 
+from flask_login import current_user
+
 from ..core.idnumbers import whatsapp_number
 from ..core.scoping import current_scope
 from . import bp
-from .access import personal_data_for, shown_nik, shown_phone
+from .access import VIEW_ROLES, personal_data_for, shown_nik, shown_phone
 from .services import mask_name
 
 
@@ -38,6 +40,7 @@ def wa_link(participant, text: str | None = None) -> str:
     return f"https://wa.me/{whatsapp_number(participant.phone)}?text={quote(text)}"
 
 
-@bp.app_template_global("in_scope")
-def in_scope(kecamatan_id: int) -> bool:
-    return current_scope().covers_kecamatan(kecamatan_id)
+@bp.app_template_global("may_open")
+def may_open(participant) -> bool:
+    """Whether the current user may open this participant's page: offer the link only then."""
+    return current_user.role in VIEW_ROLES and participant.within(current_scope())

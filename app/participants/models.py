@@ -124,6 +124,14 @@ class Participant(db.Model):
             return own if clause is None else (clause & own)
         return clause
 
+    def within(self, scope: Scope) -> bool:
+        """The scope rule above, for one participant already loaded (e.g. whether to offer a link)."""
+        if scope.role == "pendamping" and self.pendamping_id != scope.user_id:
+            return False
+        if scope.kecamatan_ids is None:
+            return True
+        return self.kecamatan_id in scope.kecamatan_ids or self.kelurahan.kecamatan_id in scope.kecamatan_ids
+
     @property
     def gender_label(self) -> str:
         return GENDERS.get(self.gender, "")

@@ -625,7 +625,7 @@ def nik_status(raw: str, scope: Scope) -> NikStatus:
     if info.valid:
         status.existing = find_by_nik(info.nik)
         if status.existing is not None:
-            status.in_scope = scope.covers_kecamatan(status.existing.kecamatan_id)
+            status.in_scope = status.existing.within(scope)
             status.steps = sorted(db.session.scalars(select(ParticipantStep.step).where(
                 ParticipantStep.participant_id == status.existing.id)))
     return status
