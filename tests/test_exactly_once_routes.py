@@ -318,3 +318,34 @@ def test_capital_record_and_status(app, served, make_user, make_participant):
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AuditLog).where(
             AuditLog.action == "capital.status")) == 2  # the third round met the second's change: refused
+
+
+def test_moving_up_the_waiting_line(app, served, make_user, make_participant):
+    """A move up sent twice or twenty times moves the participant one place, once."""
+    set_mode(app, "bebas")
+    desk, _ = login(served, make_user)
+    pids = [make_participant(nik=f"317401170885{9901 + i}", name=f"Antre {i}") for i in range(4)]
+    day = today_wib()
+    with app.app_context():
+        event = create_event("bazar", "Bazar Kecil", kecamatan_by_code("31.74.01"), "Lapangan Tebet",
+                             day + timedelta(days=10), day + timedelta(days=11), 1, day, day + timedelta(days=9), None)
+        db.session.commit()
+        event_id = event.id
+        for pid in pids:
+            sign_up(event_id, db.session.get(Participant, pid), None)
+        db.session.commit()
+        signups = [db.session.scalar(select(Signup.id).where(Signup.participant_id == pid)) for pid in pids]
+    before = len(served.server_errors())
+    page = f"/acara/{event_id}"
+    form = {"arah": "naik", "reason": "Lansia"}
+    double = fire(desk, "POST", f"/acara/daftar/{signups[3]}/pindah", {**form, **drawn_form(desk.send("GET", page).text)}, n=2)
+    crowd = fire(desk, "POST", f"/acara/daftar/{signups[2]}/pindah", {**form, **drawn_form(desk.send("GET", page).text)}, n=20)
+    assert served.server_errors()[before:] == []
+    assert {a.status for a in double + crowd} == {302}
+    with app.app_context():
+        line = db.session.scalars(select(Signup.participant_id).where(Signup.event_id == event_id,
+                                                                       Signup.status == "waiting")
+                                  .order_by(Signup.queue_rank)).all()
+        moves = db.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "signup.move"))
+    # Line was 1, 2, 3 (0 has the booth); 3 moved above 2, then 2 (now last) moved above 3.
+    assert line == [pids[1], pids[2], pids[3]] and moves == 2
