@@ -16,9 +16,21 @@ def _kec_value(app, code):
 
 def test_non_admin_roles_are_refused(client, login_as):
     login_as("staff")
-    for url in ("/admin/pengguna", "/admin/pengguna/baru", "/pengaturan", "/pengaturan/kop-surat"):
+    for url in ("/admin/pengguna", "/admin/pengguna/baru", "/pengaturan"):
         response = client.get(url)
         assert response.status_code == 403, url
+        assert "Akses ditolak" in response.get_data(as_text=True)
+    # The desk keeps its own kecamatan's letterhead (it prints the letters; tests/test_settings.py).
+    assert client.get("/pengaturan/kop-surat").status_code == 200
+
+
+def test_roles_that_print_no_letters_may_not_open_the_letterhead(app, make_user):
+    for role in ("manager", "facilitator", "pendamping"):
+        client = app.test_client()
+        user = make_user(role, username=f"peran.{role}")
+        assert login(client, user.username).status_code == 302
+        response = client.get("/pengaturan/kop-surat")
+        assert response.status_code == 403, role
         assert "Akses ditolak" in response.get_data(as_text=True)
 
 

@@ -130,3 +130,29 @@ def test_a_live_check_sent_with_its_form_claims_nothing(app, client, login_as):
         assert answer.status_code == 200 and "X-Once-Replayed" not in answer.headers
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(FormSubmission)) == 0
+
+
+def test_a_file_answer_sent_twice_is_made_once_and_never_stored_as_text(app, client, login_as, make_participant):
+    """A POST that answers with a PDF: the repeat decides nothing again and says the form was sent
+    (the file is not kept as the stored answer; PostgreSQL refuses its bytes in a text column)."""
+    from app.licensing.models import SkuLetter
+    from app.settings.services import save_letterhead
+    from tests.conftest import kecamatan_by_code
+    from tests.test_steps import give_steps, set_mode
+
+    set_mode(app, "bebas")
+    login_as("staff")
+    trained = make_participant(name="Sudah Latih")
+    give_steps(app, trained, 2)
+    with app.app_context():
+        save_letterhead(kecamatan_by_code("31.74.01"), {"office_name": "Kantor Kecamatan Tebet", "camat_name": "Camat"})
+        db.session.commit()
+    form = {"participant_id": str(trained), **drawn_form(client.get("/siap-izin").get_data(as_text=True))}
+    first = client.post("/siap-izin/surat.pdf", data=form)
+    again = client.post("/siap-izin/surat.pdf", data=form)
+    assert first.status_code == 200 and first.mimetype == "application/pdf"
+    assert again.status_code == 200 and again.mimetype == "text/html"
+    assert "sudah dikirim" in again.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SkuLetter)) == 1
+        assert db.session.scalar(select(FormSubmission.body)) is None

@@ -37,7 +37,7 @@ FIELD = "_once"
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
 REPLAYED_HEADERS = ("Location", "Content-Type", "HX-Redirect", "HX-Trigger", "HX-Retarget", "HX-Reswap",
                     "HX-Refresh", "Content-Disposition")
-MAX_BODY = 256 * 1024  # a fragment or a page; larger answers (files) are not kept
+MAX_BODY = 256 * 1024  # a fragment or a page; larger answers and files are not kept
 KEEP = timedelta(days=1)
 WAIT_SECONDS = 30  # how long a repeat waits for the first request's answer to be stored
 
@@ -152,6 +152,12 @@ def _stored_answer(token: str) -> Response:
         time.sleep(0.05)
 
 
+def _textual(response: Response) -> bool:
+    """A page or a fragment, kept to answer a repeat; a file (PDF, XLSX) is made again on request instead."""
+    mimetype = response.mimetype or ""
+    return mimetype.startswith("text/") or mimetype == "application/json"
+
+
 def _already_sent(status: int) -> Response:
     """When the first answer cannot be given again (a file, or it is still being made)."""
     from .errors import error_page
@@ -186,9 +192,10 @@ def register_once(app: Flask) -> None:
         if response.status_code >= 500:
             return response
         body = None
-        if not response.direct_passthrough and response.status_code < 300 and not g.pop("once_forget", False):
+        if (not response.direct_passthrough and response.status_code < 300 and _textual(response)
+                and not g.pop("once_forget", False)):
             data = response.get_data()
-            body = data.decode("utf-8", "replace") if len(data) <= MAX_BODY else None
+            body = data.decode("utf-8", "replace").replace("\0", "\ufffd") if len(data) <= MAX_BODY else None
         headers = "\n".join(f"{name}: {response.headers[name]}" for name in REPLAYED_HEADERS
                             if name in response.headers)
         db.session.execute(update(FormSubmission).where(FormSubmission.token == token,
