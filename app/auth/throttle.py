@@ -36,10 +36,19 @@ def locked_until(username: str) -> datetime | None:
 
 
 def note_failure(username: str) -> datetime | None:
-    """Count one failed attempt; returns the lock's end when this failure reached a limit."""
+    """Count one failed attempt; returns the lock's end when *this* failure reached a limit.
+
+    The count is the one this request's own increment returned (one atomic INCR in the shared
+    storage, the fixed window the limiter keeps), so failures arriving at once are numbered
+    1, 2, 3 … and exactly the one that reaches the limit and those after it see the lock.
+    """
+    reset = None
     for limit in _limits():
-        limiter.limiter.hit(limit, NAMESPACE, _key(username))
-    return locked_until(username)
+        count = limiter.limiter.storage.incr(limit.key_for(NAMESPACE, _key(username)), limit.get_expiry())
+        if count >= limit.amount:
+            stats = limiter.limiter.get_window_stats(limit, NAMESPACE, _key(username))
+            reset = max(reset or 0, stats.reset_time)
+    return datetime.fromtimestamp(reset, timezone.utc) if reset else None
 
 
 def clear(username: str) -> None:
