@@ -190,3 +190,34 @@ def test_the_label_check_fails_on_an_unlabelled_cell():
         assert "without data-label" in str(error)
     else:
         raise AssertionError("an unlabelled cell passed")
+
+
+def test_date_fields_say_the_date_in_words_without_javascript(app, client, login_as, make_participant):
+    """The form field macro writes the current value in words next to every date input (and names it in
+    aria-describedby); the audit log's own date filters do the same."""
+    login_as("staff")
+    participant_id = make_participant(nik="3174014712930001", birth_date=None)
+    html = client.get(f"/peserta/{participant_id}/ubah").get_data(as_text=True)
+    assert re.search(r'<input[^>]*aria-describedby="birth_date-words[^"]*"[^>]*type="date"|'
+                     r'<input[^>]*type="date"[^>]*aria-describedby="birth_date-words', html)
+    words = re.search(r'<p class="date-words" id="birth_date-words" data-date-words-for="birth_date"[^>]*>([^<]*)</p>', html)
+    assert words and words.group(1) == "7 Desember 1993", words and words.group(1)
+    # An empty or unreadable filter gives no words; a readable one gives them.
+    html = client.get("/peserta?dari=2026-08-17&sampai=bukan-tanggal").get_data(as_text=True)
+    assert re.search(r'id="dari-words"[^>]*>17 Agustus 2026<', html)
+    assert re.search(r'id="sampai-words"[^>]*><', html)
+
+
+def test_audit_date_filters_in_words(client, login_as):
+    login_as("admin")
+    html = client.get("/admin/audit?dari=1993-12-07").get_data(as_text=True)
+    assert re.search(r'id="dari-words"[^>]*>7 Desember 1993<', html)
+
+
+def test_menu_button_is_hidden_until_the_script_shows_it(client, login_as):
+    """Without JavaScript the button stays hidden and the menu open; the script (a file) folds it."""
+    login_as("staff")
+    html = client.get("/").get_data(as_text=True)
+    assert re.search(r'<button type="button" class="menu-toggle" aria-expanded="false" aria-controls="menu-panel" hidden>Menu</button>', html)
+    assert 'id="menu-panel"' in html and '<nav class="mainnav"' in html
+    assert '/static/js/menu.js' in html and '/static/js/date-words.js' in html
