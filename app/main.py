@@ -4,7 +4,9 @@ from flask_login import current_user, login_required
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from .core.access import FACILITATOR
 from .extensions import db
+from .training.services import agenda
 
 bp = Blueprint("main", __name__)
 
@@ -12,7 +14,10 @@ bp = Blueprint("main", __name__)
 @bp.get("/")
 @login_required
 def home():
-    return render_template("main/home.html", user=current_user)
+    """Every role's start page; a facilitator's starts with today's and the next sessions, each one tap
+    from its roster."""
+    plan = agenda() if current_user.role == FACILITATOR else None
+    return render_template("main/home.html", user=current_user, agenda=plan)
 
 
 @bp.get("/healthz")

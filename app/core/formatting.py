@@ -19,6 +19,19 @@ def tanggal(value: date | datetime | None, weekday: bool = False) -> str:
     return format_date(value, "EEEE, d MMMM y" if weekday else "d MMMM y", locale=LOCALE)
 
 
+def tanggal_isian(value: date | str | None) -> str:
+    """A date field's value in words ('7 Desember 1993'); a value given as text ('1993-12-07', from a
+    query string) is read as an ISO date; empty or unreadable gives ''."""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value.strip())
+        except ValueError:
+            return ""
+    if not isinstance(value, date):
+        return ""
+    return tanggal(value)
+
+
 def tanggal_pendek(value: date | datetime | None) -> str:
     """'14 Nov 2026' for dense tables."""
     if value is None:
@@ -77,6 +90,7 @@ def mask_phone(phone: str | None) -> str:
 FILTERS = {
     "tanggal": tanggal,
     "tanggal_pendek": tanggal_pendek,
+    "tanggal_isian": tanggal_isian,
     "tanggal_jam": tanggal_jam,
     "angka": angka,
     "rupiah": rupiah,

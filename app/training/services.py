@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 from ..auth.models import User
 from ..core import audit
 from ..core.db import lock_row
+from ..core.scoping import scoped
 from ..core.access import ADMIN, FACILITATOR, STAFF
 from ..core.sequences import next_values
 from ..core.timeutil import today_wib, utcnow
@@ -392,3 +393,27 @@ def find_certificate(code: str) -> Certificate | None:
         return None
     return db.session.scalars(select(Certificate).options(
         joinedload(Certificate.participant), joinedload(Certificate.course)).where(Certificate.code == code)).first()
+
+
+@dataclass
+class Agenda:
+    """The meetings a user sees on their home page: today's, then the next ones, with enrolment counts."""
+    today: date
+    today_meetings: list
+    next_meetings: list
+    enrolled: dict
+
+
+def agenda(today: date | None = None, upcoming: int = 5) -> Agenda:
+    """Today's meetings and the next ``upcoming`` after today, within the current user's scope (a
+    facilitator: only the courses they run), earliest first."""
+    today = today or today_wib()
+    base = (scoped(select(Meeting), Meeting).join(Course)
+            .options(joinedload(Meeting.course)).order_by(Meeting.date, Meeting.start_time, Meeting.id))
+    today_meetings = db.session.scalars(base.where(Meeting.date == today)).all()
+    next_meetings = db.session.scalars(base.where(Meeting.date > today).limit(upcoming)).all()
+    course_ids = {m.course_id for m in (*today_meetings, *next_meetings)}
+    enrolled = dict(db.session.execute(
+        select(Enrollment.course_id, func.count()).where(Enrollment.course_id.in_(course_ids))
+        .group_by(Enrollment.course_id)).all()) if course_ids else {}
+    return Agenda(today, today_meetings, next_meetings, enrolled)

@@ -28,6 +28,7 @@ def test_roster_on_a_phone_for_thirty(app, browser, live_server, make_user, make
     context, page = _phone(browser, live_server)
     try:
         browser_login(page, "fasil.tebet", PASSWORD)
+        page.get_by_role("button", name="Menu").tap()  # on a phone the menu folds behind one button
         page.get_by_role("link", name="Hari ini").click()
         page.get_by_role("link", name=re.compile("Dasar Usaha Kuliner")).click()
         expect(page).to_have_url(f"{live_server}/pertemuan/{meeting_id}")
