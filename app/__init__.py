@@ -96,7 +96,7 @@ def register_errors(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from .core.access import ROLE_LABELS
+    from .core.access import ROLE_LABELS, may
     from .core.formatting import FILTERS
     from .core.htmx import HTMX_VERSION
     from .core.navigation import menu_for
@@ -105,6 +105,7 @@ def register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters.update(FILTERS)
+    app.jinja_env.globals["may"] = may
     app.jinja_env.globals["letterhead_logo_uri"] = lambda lh: image_data_uri(lh.logo, lh.logo_mime)
 
     @app.context_processor

@@ -34,7 +34,7 @@ DESK = (ADMIN, MANAGER, STAFF)
 def index():
     stmt = scoped(select(Event), Event).options(joinedload(Event.kecamatan)).order_by(Event.starts_on.desc(), Event.id.desc())
     page = paginate(stmt, request.args.get("hal", 1))
-    return render_template("events/index.html", page=page, can_create=current_user.role in DESK)
+    return render_template("events/index.html", page=page)
 
 
 @bp.route("/acara/baru", methods=["GET", "POST"])
@@ -98,7 +98,7 @@ def _detail_context(event: Event) -> dict:
     promoted = request.args.get("naik", type=int)
     # Sign-ups the step rule stops (e.g. made before the mode became berurutan): why, per sign-up.
     blocks = step_blocks(event.id, list(confirmed) + [s for _, s in waiting])
-    return {"confirmed": confirmed, "waiting": waiting, "counts": counts(event.id), "can_edit": current_user.role in DESK,
+    return {"confirmed": confirmed, "waiting": waiting, "counts": counts(event.id),
             "promoted": promoted, "organiser": event.organised_by(current_scope()),
             "attendance": attendance_refusal(event, current_scope()), "blocks": blocks,
             "blocked_confirmed": [s for s in confirmed if s.id in blocks],

@@ -193,7 +193,7 @@ def ready():
     from ..participants.services import program_mode
 
     return render_template("licensing/ready.html", page=page, kelurahan=kelurahan, kel=kel, open_letters=open_letters,
-                           can_print=current_user.role in DESK, mode_sequential=program_mode() == "berurutan")
+                           mode_sequential=program_mode() == "berurutan")
 
 
 @bp.post("/siap-izin/surat.pdf")

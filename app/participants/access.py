@@ -3,7 +3,7 @@ from dataclasses import dataclass
 
 from flask_login import current_user
 
-from ..core.access import ADMIN, FACILITATOR, MANAGER, STAFF
+from ..core.access import ADMIN, FACILITATOR, MANAGER, PENDAMPING, STAFF
 from ..core.formatting import mask_nik, mask_phone
 
 VIEW_ROLES = (ADMIN, MANAGER, STAFF)
@@ -28,6 +28,13 @@ class PersonalData:
 
     def phone(self, phone: str | None) -> str:
         return (phone or "") if self.full else mask_phone(phone)
+
+
+def sees_phone_of(participant, user=None) -> bool:
+    """The full phone number: the desk's roles, and the pendamping of this participant (who calls them)."""
+    user = current_user if user is None else user
+    return sees_personal_data(user) or (getattr(user, "role", None) == PENDAMPING
+                                         and participant.pendamping_id == user.id)
 
 
 def personal_data_for(user=None) -> PersonalData:

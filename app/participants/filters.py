@@ -1,12 +1,12 @@
 """Template helpers of the participants domain."""
 from urllib.parse import quote
 
-from flask_login import current_user
 
+from ..core.access import may
 from ..core.idnumbers import whatsapp_number
 from ..core.scoping import current_scope
 from . import bp
-from .access import VIEW_ROLES, personal_data_for, shown_nik, shown_phone
+from .access import personal_data_for, sees_phone_of, shown_nik, shown_phone
 from .services import mask_name
 
 
@@ -32,6 +32,11 @@ def _sees_personal_data() -> bool:
     return personal_data_for().full
 
 
+@bp.app_template_global("sees_phone_of")
+def _sees_phone_of(participant) -> bool:
+    return sees_phone_of(participant)
+
+
 @bp.app_template_filter("wa_link")
 def wa_link(participant, text: str | None = None) -> str:
     """wa.me link with a short Indonesian message from the kecamatan office (default: a greeting)."""
@@ -43,4 +48,4 @@ def wa_link(participant, text: str | None = None) -> str:
 @bp.app_template_global("may_open")
 def may_open(participant) -> bool:
     """Whether the current user may open this participant's page: offer the link only then."""
-    return current_user.role in VIEW_ROLES and participant.within(current_scope())
+    return may("participants.detail") and participant.within(current_scope())

@@ -171,8 +171,7 @@ def detail(participant_id: int):
 
     return render_template("participants/detail.html", p=participant, timeline=timeline(participant),
                            history=history, unmasked=sees_personal_data(current_user), sections=sections_for(participant),
-                           source_labels=SOURCE_LABELS,
-                           can_edit=current_user.role in EDIT_ROLES)
+                           source_labels=SOURCE_LABELS)
 
 
 @bp.route("/peserta/<int:participant_id>/ubah", methods=["GET", "POST"])

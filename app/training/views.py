@@ -16,7 +16,6 @@ from ..participants.queries import search_clause
 from ..regions.models import Kecamatan
 from ..regions.services import kecamatan_choices
 from . import bp
-from .access import DOC_ROLES
 from .forms import CourseForm, RuleForm
 from .models import Certificate, Course, Enrollment, Meeting
 from .services import MeetingInput, TrainingError, check_meetings, create_course, enroll, facilitator_choices, unenroll, update_rule
@@ -35,8 +34,7 @@ def index():
                                   .limit(50)).all()
     past = paginate(base.where(Meeting.date < today).order_by(Meeting.date.desc(), Meeting.start_time.desc()),
                     request.args.get("hal", 1))
-    return render_template("training/index.html", upcoming=upcoming, past=past, today=today,
-                           can_create=current_user.role in MANAGE_ROLES)
+    return render_template("training/index.html", upcoming=upcoming, past=past, today=today)
 
 
 @bp.get("/pelatihan/hari-ini")
@@ -118,9 +116,7 @@ def _course_context(course: Course) -> dict:
     certificates = {c.participant_id: c for c in db.session.scalars(
         select(Certificate).where(Certificate.course_id == course.id))}
     waiting = [e for e in enrollments if e.completed_on and e.participant_id not in certificates]
-    return {"enrollments": enrollments, "rule_form": rule_form, "certificates": certificates, "waiting": waiting,
-            "can_manage": current_user.role in MANAGE_ROLES, "can_enrol": current_user.role in ENROL_ROLES,
-            "can_certify": current_user.role in DOC_ROLES}
+    return {"enrollments": enrollments, "rule_form": rule_form, "certificates": certificates, "waiting": waiting}
 
 
 @bp.post("/pelatihan/<int:course_id>/aturan")
