@@ -107,7 +107,7 @@ def record_license(participant: Participant, kind: str, number: str, issued_on: 
                          summary=f"Surat {letter.number}: SKU terbit")
     db.session.add(license_)
     db.session.flush()
-    record_step(participant, 4, issued_on, "license", license_.id)
+    record_step(participant, 4, issued_on, "license", license_.id, variant=kind)
     audit.record("license.create", license_, kecamatan_id=participant.kecamatan_id,
                  changes={"kind": {"before": None, "after": kind}, "number": {"before": None, "after": number},
                           "issued_on": {"before": None, "after": issued_on.isoformat()}},

@@ -505,7 +505,7 @@ def import_rows(results: list[RowResult], kecamatan: Kecamatan, user_id: int, fi
     today = today_wib()
     db.session.execute(insert(ParticipantStep), [
         {"participant_id": p.id, "step": 1, "completed_on": r.registered_on or today, "kecamatan_id": kecamatan.id,
-         "source": "import", "source_id": p.id, "out_of_order": False, "recorded_at": now}
+         "source": "import", "source_id": p.id, "out_of_order": False, "recorded_at": now, "variant": p.channel}
         for p, r in zip(participants, good)])
     db.session.execute(insert(AuditLog), [
         {"at": now, "user_id": user_id, "action": "participant.import", "entity_type": "participant",

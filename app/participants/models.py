@@ -173,6 +173,8 @@ class ParticipantStep(db.Model):
         UniqueConstraint("participant_id", "step", name="uq_participant_step_participant_step"),
         CheckConstraint("step between 1 and 7", name="step"),
         Index("ix_participant_step_step_kecamatan_date", "step", "kecamatan_id", "completed_on"),
+        # Steps dated after an "as of" day within its tally week (the dashboard's partial week).
+        Index("ix_participant_step_completed_step", "completed_on", "step"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -183,6 +185,9 @@ class ParticipantStep(db.Model):
     source: Mapped[str] = mapped_column(String(40))
     source_id: Mapped[int | None]
     out_of_order: Mapped[bool] = mapped_column(default=False)
+    # The kind of step it was, for the figures: P1 the channel (walkin/online/import), P4 the licence
+    # kind (iumk/nib/sku); None for the other steps. Counted by the variant tally's triggers.
+    variant: Mapped[str | None] = mapped_column(String(10))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     participant: Mapped[Participant] = relationship(back_populates="steps")
