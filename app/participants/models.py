@@ -15,6 +15,10 @@ from ..regions.models import Kecamatan, Kelurahan
 GENDERS = {"L": "Laki-laki", "P": "Perempuan"}
 STAGES = {"ide": "Ide", "baru_mulai": "Baru mulai", "berjalan": "Sudah berjalan"}
 CHANNELS = {"walkin": "Datang langsung", "online": "Daring", "import": "Impor"}
+# P4 by licence kind, as the figures group it and the list filters it (``izin=…``): the step's variant
+# values of each group; None = P4 reached otherwise (no licence of these kinds).
+LICENSE_GROUPS = {"iumk_nib": ("IUMK/NIB", ("iumk", "nib")), "sku": ("SKU", ("sku",)),
+                  "lainnya": ("Izin lainnya", None)}
 STATUSES = {"pending": "Menunggu verifikasi", "active": "Aktif", "rejected": "Ditolak"}
 DEFAULT_SECTORS = [
     ("kuliner", "Kuliner"), ("fashion", "Fesyen"), ("kriya", "Kriya"), ("jasa", "Jasa"),
