@@ -516,6 +516,18 @@ class WeeklyReport:
     def sunday(self) -> date:
         return self.monday + timedelta(days=6)
 
+    @property
+    def prev_monday(self) -> date:
+        return self.monday - timedelta(days=7)
+
+    @property
+    def prev_sunday(self) -> date:
+        return self.monday - timedelta(days=1)
+
+    @property
+    def year_start(self) -> date:
+        return date(self.sunday.year, 1, 1)
+
 
 def duplicate_counts(area: Area) -> dict[int, int]:
     """Participants per kelurahan sharing name and birth date with another in the same kecamatan.

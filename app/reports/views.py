@@ -169,6 +169,7 @@ def _weekly(level: str | None, ident: int | None, fmt: str | None):
     report = weekly_report(area, monday)
     if fmt is None:
         return render_template("reports/weekly.html", area=area, form=form, report=report, variants=VARIANTS,
+                               figure_links=True,
                                level_labels=LEVEL_LABELS, steps=STEPS, current_week=monday == monday_of(today_wib()))
     if fmt not in ("pdf", "xlsx", "csv"):
         abort(404)
