@@ -155,8 +155,8 @@ def test_tallies_follow_every_kind_of_change(app, ctx, make_participant):
     record_step(a, 1, date(2025, 12, 1), "test")      # registered earlier (no step before P1)
     record_step(b, 1, date(2025, 12, 1), "test")
     record_step(a, 2, date(2025, 12, 30), "test")     # a week cut at the new year
-    record_step(a, 4, date(2026, 1, 2), "test")
-    record_step(b, 4, date(2026, 3, 3), "test")
+    record_step(a, 4, date(2026, 1, 2), "test", variant="sku")
+    record_step(b, 4, date(2026, 3, 3), "test", variant="iumk")
     db.session.commit()
     assert drift() == []
     step = db.session.scalars(select(ParticipantStep).where(ParticipantStep.participant_id == a.id,
@@ -182,6 +182,11 @@ def test_tallies_follow_every_kind_of_change(app, ctx, make_participant):
     row = db.session.scalars(select(StepTally).where(StepTally.step == 4, StepTally.n > 0)).one()
     assert (row.kecamatan_id, row.period_start) == (kecamatan_by_code("31.71.06").id, date(2026, 1, 1))
     assert db.session.get(Participant, a.id).steps_mask == 0b1011
+    # The variant tally follows the same moves: a's SKU counted in Menteng; b's IUMK gone with b.
+    from app.reports.models import StepVariantTally
+    live = db.session.execute(select(StepVariantTally.kecamatan_id, StepVariantTally.step, StepVariantTally.variant)
+                              .where(StepVariantTally.n > 0, StepVariantTally.step == 4)).all()
+    assert live == [(kecamatan_by_code("31.71.06").id, 4, "sku")]
 
 
 def test_drift_is_reported_and_rebuild_repairs_it(app, ctx):
