@@ -122,6 +122,11 @@ def expected(people: list[Person], monday: date, group) -> dict:
     return out
 
 
+def plain(html: str) -> str:
+    """The page with each figure's link replaced by its number (the links are tested in test_figures)."""
+    return re.sub(r'<a class="figure" href="[^"]*" data-count="-?\d+">([^<]*)</a>', r"\1", html)
+
+
 def numbers(cell_text: str) -> int:
     return int(cell_text.replace(".", "").replace("−", "-").replace("+", "").strip())
 
@@ -150,8 +155,8 @@ def test_tallies_follow_every_kind_of_change(app, ctx, make_participant):
     record_step(a, 1, date(2025, 12, 1), "test")      # registered earlier (no step before P1)
     record_step(b, 1, date(2025, 12, 1), "test")
     record_step(a, 2, date(2025, 12, 30), "test")     # a week cut at the new year
-    record_step(a, 4, date(2026, 1, 2), "test")
-    record_step(b, 4, date(2026, 3, 3), "test")
+    record_step(a, 4, date(2026, 1, 2), "test", variant="sku")
+    record_step(b, 4, date(2026, 3, 3), "test", variant="iumk")
     db.session.commit()
     assert drift() == []
     step = db.session.scalars(select(ParticipantStep).where(ParticipantStep.participant_id == a.id,
@@ -177,6 +182,11 @@ def test_tallies_follow_every_kind_of_change(app, ctx, make_participant):
     row = db.session.scalars(select(StepTally).where(StepTally.step == 4, StepTally.n > 0)).one()
     assert (row.kecamatan_id, row.period_start) == (kecamatan_by_code("31.71.06").id, date(2026, 1, 1))
     assert db.session.get(Participant, a.id).steps_mask == 0b1011
+    # The variant tally follows the same moves: a's SKU counted in Menteng; b's IUMK gone with b.
+    from app.reports.models import StepVariantTally
+    live = db.session.execute(select(StepVariantTally.kecamatan_id, StepVariantTally.step, StepVariantTally.variant)
+                              .where(StepVariantTally.n > 0, StepVariantTally.step == 4)).all()
+    assert live == [(kecamatan_by_code("31.71.06").id, 4, "sku")]
 
 
 def test_drift_is_reported_and_rebuild_repairs_it(app, ctx):
@@ -222,7 +232,7 @@ def test_february_2018_figures_reproduced_on_dashboard_pdf_and_xlsx(app, client,
         names = {k.code: k.short_name for k in db.session.scalars(select(Kota))}
     login_as("manager", kecamatan=None)
 
-    html = client.get("/dasbor").get_data(as_text=True)
+    html = plain(client.get("/dasbor").get_data(as_text=True))
     for code, count in counts.items():
         match = re.search(rf">{re.escape(names[code])}</a></th>\s*<td class=\"num\">([\d.]+)</td>", html)
         assert match and numbers(match.group(1)) == count, code
@@ -342,7 +352,7 @@ def test_dashboard_funnel_target_chart_and_behind(app, client, login_as):
         insert_people(people)
         names = {k.id: k.name for k in db.session.scalars(select(Kelurahan))}
     login_as("staff", kecamatan="31.74.01")
-    html = client.get("/dasbor").get_data(as_text=True)
+    html = plain(client.get("/dasbor").get_data(as_text=True))
     assert "Dasbor kecamatan Tebet" in html
     assert "<strong>3</strong> dari target 70" in html
     funnel = re.findall(r"<th scope=\"row\">(P\d) [^<]*<svg.*?</svg>\s*</th>\s*<td class=\"num\">([\d.]+)</td>\s*"
@@ -408,7 +418,7 @@ def test_kota_manager_drills_down_to_kelurahan_and_no_further_than_scope(app, cl
     html = client.get(f"/dasbor/kecamatan/{tebet.id}").get_data(as_text=True)
     assert f'<a href="/dasbor/kota/{selatan}">Jakarta Selatan</a>' in html
     assert f'href="/dasbor/kelurahan/{kel.id}">{kel.name}</a>' in html
-    html = client.get(f"/dasbor/kelurahan/{kel.id}").get_data(as_text=True)
+    html = plain(client.get(f"/dasbor/kelurahan/{kel.id}").get_data(as_text=True))
     assert f"Dasbor kelurahan {kel.name}" in html and "<strong>0</strong> dari target 200" in html
     for url in (f"/dasbor/kota/{pusat}", f"/dasbor/kecamatan/{menteng.id}", "/laporan/mingguan/kota/%d" % pusat,
                 f"/laporan/mingguan/kecamatan/{menteng.id}.xlsx"):
@@ -441,7 +451,7 @@ def test_field_roles_have_no_dashboard(app, client, login_as, role):
 
 def test_empty_region_shows_zeros_without_errors(app, client, login_as):
     login_as("manager", kecamatan=None)
-    html = client.get("/dasbor").get_data(as_text=True)
+    html = plain(client.get("/dasbor").get_data(as_text=True))
     assert "<strong>0</strong> dari target 40.000 (0,0%)" in html
     assert "Tidak ada peserta yang menunggu tindakan" in html
     report = client.get("/laporan/mingguan")

@@ -201,6 +201,19 @@ def test_a_participant_living_outside_the_registering_kecamatan(app, client, mak
         login(viewer, users[name].username)
         answer = viewer.get(link.replace("&amp;", "&"))
         assert '<p class="result-count" id="result-count">1 peserta</p>' in answer.get_data(as_text=True), name
+    # Every number on every dashboard these users see (their own, and Menteng's for those above it)
+    # links to a list of exactly that length.
+    from tests.test_figures import assert_links_match
+
+    for name, user in users.items():
+        viewer = app.test_client()
+        login(viewer, user.username)
+        pages = ["/dasbor"] + ([f"/dasbor/kecamatan/{menteng_id}"] if name in ("menteng", "jakpus", "dinas") else [])
+        for page in pages:
+            html = viewer.get(page).get_data(as_text=True)
+            assert assert_links_match(viewer, html, f"{name} {page}") >= 15, (name, page)
+            if page.endswith(str(menteng_id)) or name in ("menteng", "jakpus"):
+                assert re.search(r'data-count="1">1</a>', html), (name, page)  # the mover counted there
     # The NIK check at Menteng's desk offers to open the record; elsewhere it offers no link.
     viewer = app.test_client()
     login(viewer, "meja.menteng")

@@ -104,9 +104,10 @@ def create_participants(count: int, seed: int = 7, years: int = 2) -> int:
                 continue
             steps.append({"participant_id": pid, "step": 1, "completed_on": item["registered"].date(),
                           "kecamatan_id": item["kec"], "source": "registration", "source_id": pid,
-                          "out_of_order": False, "recorded_at": now})
+                          "out_of_order": False, "recorded_at": now, "variant": item["row"]["channel"]})
             steps += [{"participant_id": pid, "step": step, "completed_on": day, "kecamatan_id": item["kec"],
-                       "source": "demo", "source_id": None, "out_of_order": False, "recorded_at": now}
+                       "source": "demo", "source_id": None, "out_of_order": False, "recorded_at": now,
+                       "variant": ("sku" if pid % 20 >= 9 else "iumk") if step == 4 else None}
                       for step, day in item["later"]]
         if steps:
             db.session.execute(insert(ParticipantStep), steps)

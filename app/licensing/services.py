@@ -38,7 +38,8 @@ def letter_number(sequence: int, on: date) -> str:
     return f"{sequence:03d}/PKT/{roman_month(on.month)}/{on.year}"
 
 
-def _number_key(kind: str, number: str, kelurahan_id: int | None) -> str:
+def number_key(kind: str, number: str, kelurahan_id: int | None) -> str:
+    """What makes a licence number unique: kind, issuer (SKU) and the number without spaces, upper case."""
     normal = re.sub(r"\s+", "", number.upper())
     return f"{kind}:{kelurahan_id or ''}:{normal}"
 
@@ -89,7 +90,7 @@ def record_license(participant: Participant, kind: str, number: str, issued_on: 
     except StepOrderError as err:
         raise LicensingError(str(err)) from None
     lock_row(Participant, participant.id)  # the participant's licences and letters take turns
-    key = _number_key(kind, number, kelurahan_id)
+    key = number_key(kind, number, kelurahan_id)
     if db.session.scalar(select(exists().where(License.number_key == key))):
         raise LicensingError("Nomor izin ini sudah tercatat untuk peserta lain atau sebelumnya.", "number")
     license_ = License(participant_id=participant.id, kecamatan_id=participant.kecamatan_id, kind=kind, number=number,
@@ -107,7 +108,7 @@ def record_license(participant: Participant, kind: str, number: str, issued_on: 
                          summary=f"Surat {letter.number}: SKU terbit")
     db.session.add(license_)
     db.session.flush()
-    record_step(participant, 4, issued_on, "license", license_.id)
+    record_step(participant, 4, issued_on, "license", license_.id, variant=kind)
     audit.record("license.create", license_, kecamatan_id=participant.kecamatan_id,
                  changes={"kind": {"before": None, "after": kind}, "number": {"before": None, "after": number},
                           "issued_on": {"before": None, "after": issued_on.isoformat()}},

@@ -5,7 +5,7 @@ from wtforms.validators import Optional
 
 from ..core.forms import DateInputField, max_length, strip
 from .actions import ACTIONS as ACTION_FILTERS
-from .models import CHANNELS, GENDERS, STAGES, STATUSES
+from .models import CHANNELS, GENDERS, LICENSE_GROUPS, STAGES, STATUSES
 from .steps import STEPS
 
 
@@ -62,6 +62,12 @@ class FilterForm(FlaskForm):
     kelurahan = SelectField("Kelurahan", validate_choice=False)
     step = SelectField("Langkah dicapai", choices={"": "Semua", **{str(s.number): f"{s.code} {s.name}" for s in STEPS}},
                        validate_choice=False)
+    capai_dari = DateInputField("Langkah dicapai dari", validators=[Optional()])
+    capai_sampai = DateInputField("Langkah dicapai sampai", validators=[Optional()])
+    izin = SelectField("Jenis izin (P4)", choices={"": "Semua", **{k: v[0] for k, v in LICENSE_GROUPS.items()}},
+                       validate_choice=False)
+    kota = SelectField("Kota domisili", validate_choice=False)
+    kecamatan = SelectField("Kecamatan domisili", validate_choice=False)
     channel = SelectField("Jalur", choices={"": "Semua", **CHANNELS}, validate_choice=False)
     status = SelectField("Status", choices={"": "Semua", **STATUSES}, validate_choice=False)
     dari = DateInputField("Terdaftar dari", validators=[Optional()])

@@ -53,6 +53,9 @@ TARGETS = {
     "stage": ("Tahap usaha", False),
     "registered_on": ("Tanggal daftar", False),
     "channel": ("Saluran pendaftaran", False),
+    "license_kind": ("Jenis izin usaha (IUMK/NIB/SKU)", False),
+    "license_number": ("Nomor izin usaha", False),
+    "license_date": ("Tanggal terbit izin", False),
 }
 SYNONYMS = {
     "nik": {"nik", "noktp", "nomorktp", "nomorindukkependudukan", "ktp"},
@@ -69,12 +72,19 @@ SYNONYMS = {
     "registered_on": {"tanggaldaftar", "tgldaftar", "timestamp", "tanggalpendaftaran"},
     "channel": {"saluran", "saluranpendaftaran", "channel", "caradaftar", "carapendaftaran", "jalurpendaftaran",
                 "jalur", "sumberpendaftaran"},
+    "license_kind": {"jenisizin", "jenisizinusaha", "izin", "izinusaha", "jenislegalitas", "legalitas", "licence",
+                     "license", "licencekind", "licensekind"},
+    "license_number": {"nomorizin", "noizin", "nomorizinusaha", "noizinusaha", "nomoriumk", "nomornib",
+                       "nomorsku", "nomorlegalitas", "licencenumber", "licensenumber"},
+    "license_date": {"tanggalizin", "tglizin", "tanggalterbitizin", "tanggalterbit", "tglterbit",
+                     "tanggalizinterbit", "licencedate", "licensedate"},
 }
 TEMPLATE_HEADERS = ["NIK", "Nama lengkap", "Nomor HP", "Tanggal lahir", "Jenis kelamin", "Surel", "Alamat",
-                    "Kelurahan", "Nama usaha", "Sektor usaha", "Tahap usaha", "Tanggal daftar", "Saluran pendaftaran"]
+                    "Kelurahan", "Nama usaha", "Sektor usaha", "Tahap usaha", "Tanggal daftar", "Saluran pendaftaran",
+                    "Jenis izin", "Nomor izin", "Tanggal izin"]
 TEMPLATE_EXAMPLE = ["3171011708859901", "Contoh Nama", "0812-3456-7890", "17-08-1985", "L", "",
                     "Jl. Contoh No. 1 RT 001/RW 002", "Gambir", "Warung Contoh", "Kuliner", "Sudah berjalan", "",
-                    "Datang langsung"]
+                    "Datang langsung", "", "", ""]
 
 
 class ImportFileError(ValueError):
@@ -375,6 +385,31 @@ def parse_channel(text: str) -> str:
     return CHANNEL_WORDS[key]
 
 
+# The licence kind column: what a spreadsheet says → License.kind.
+LICENSE_WORDS = {
+    **dict.fromkeys(["iumk", "izinusahamikrokecil", "izinusahamikro"], "iumk"),
+    **dict.fromkeys(["nib", "nomorindukberusaha", "oss"], "nib"),
+    **dict.fromkeys(["sku", "suratketeranganusaha", "keteranganusaha"], "sku"),
+}
+LICENSE_HELP = "isi IUMK, NIB atau SKU"
+
+
+def parse_license_kind(text: str) -> str:
+    """'IUMK' → 'iumk', 'NIB (OSS)' → 'nib', 'Surat Keterangan Usaha' → 'sku'; ValueError otherwise."""
+    key = _key(text)
+    for word, kind in LICENSE_WORDS.items():
+        if key == word or (key.startswith(word) and word in ("iumk", "nib", "sku")):
+            return kind
+    raise ValueError(text)
+
+
+@dataclass(frozen=True)
+class ImportedLicense:
+    kind: str
+    number: str
+    issued_on: date
+
+
 STAGE_WORDS = {**{_key(k): k for k in STAGES}, **{_key(v): k for k, v in STAGES.items()}, "berjalan": "berjalan"}
 
 
@@ -395,6 +430,7 @@ class RowResult:
     errors: list[str] = field(default_factory=list)
     registered_on: date | None = None
     channel: str = "import"
+    license: ImportedLicense | None = None
 
 
 def check_rows(headers, rows, mapping: dict[str, str]) -> list[RowResult]:
@@ -450,6 +486,8 @@ def check_rows(headers, rows, mapping: dict[str, str]) -> list[RowResult]:
                 channel = parse_channel(get(row, "channel"))
             except ValueError:
                 errors.append(f"Saluran pendaftaran '{get(row, 'channel')[:40]}' tidak dikenal; {CHANNEL_HELP}.")
+        license_ = _check_license(get(row, "license_kind"), get(row, "license_number"), get(row, "license_date"),
+                                  registered_on, errors)
         reg = Registration(nik=get(row, "nik"), name=get(row, "name"), birth_date=birth, gender=gender,
                            phone=get(row, "phone"), email=get(row, "email"), address=get(row, "address"),
                            kelurahan=get(row, "kelurahan"), business_name=get(row, "business_name"),
@@ -472,7 +510,8 @@ def check_rows(headers, rows, mapping: dict[str, str]) -> list[RowResult]:
                 seen_nik[nik] = number
         if future:
             errors.append("Tanggal daftar di masa depan.")
-        results.append(RowResult(number, checked.values, errors, registered_on, channel))
+        results.append(RowResult(number, checked.values, errors, registered_on, channel, license_))
+    _check_license_numbers(results)
 
     # NIKs already registered, looked up in chunks (one query per 1,000 rows).
     niks = [r.values["nik"] for r in results if not r.errors]
@@ -484,6 +523,88 @@ def check_rows(headers, rows, mapping: dict[str, str]) -> list[RowResult]:
         if not result.errors and result.values["nik"] in taken:
             result.errors.append("NIK sudah terdaftar; baris dilewati (tidak didaftarkan dua kali).")
     return results
+
+
+def _check_license(kind_text: str, number: str, date_text: str, registered_on: date | None,
+                   errors: list[str]) -> ImportedLicense | None:
+    """The row's licence (all three cells, or none), checked as the licence form checks one: a known
+    kind, a valid number (NIB: 13 digits), a date neither in the future nor before the registration."""
+    from ..core.idnumbers import check_nib
+
+    if not (kind_text or number or date_text):
+        return None
+    found = len(errors)
+    kind = None
+    if not kind_text:
+        errors.append(f"Jenis izin kosong padahal nomor atau tanggal izin diisi; {LICENSE_HELP}.")
+    else:
+        try:
+            kind = parse_license_kind(kind_text)
+        except ValueError:
+            errors.append(f"Jenis izin '{kind_text[:40]}' tidak dikenal; {LICENSE_HELP}.")
+    number = (number or "").strip()
+    if not number:
+        errors.append("Nomor izin kosong padahal jenis atau tanggal izin diisi.")
+    elif kind == "nib":
+        number, error = check_nib(number)
+        if error:
+            errors.append(f"Nomor izin: {error}")
+    elif len(number) > 80:
+        errors.append("Nomor izin paling banyak 80 karakter.")
+    issued_on = None
+    if not date_text:
+        errors.append("Tanggal izin kosong padahal jenis atau nomor izin diisi.")
+    else:
+        try:
+            issued_on = parse_date(date_text)
+        except ValueError:
+            errors.append("Tanggal izin tidak terbaca (pakai hari-bulan-tahun, mis. 07-09-2018).")
+    if issued_on is not None:
+        registered = registered_on or today_wib()
+        if issued_on > today_wib():
+            errors.append("Tanggal izin di masa depan.")
+        elif issued_on < registered:
+            errors.append(f"Tanggal izin ({issued_on.day}-{issued_on.month:02d}-{issued_on.year}) sebelum tanggal "
+                          f"daftar ({registered.day}-{registered.month:02d}-{registered.year}); izin tidak boleh "
+                          "bertanggal sebelum pendaftaran.")
+    if len(errors) > found:
+        return None
+    from .services import _missing, program_mode, step_order_message
+
+    if program_mode() == "berurutan":  # an imported participant has only P1
+        errors.append(step_order_message(_missing({1}, 4), 4, "izinnya belum dapat dicatat dari berkas impor"))
+        return None
+    return ImportedLicense(kind, number, issued_on)
+
+
+def _license_key(license_: ImportedLicense, kelurahan_id: int | None) -> str:
+    from ..licensing.services import number_key
+
+    return number_key(license_.kind, license_.number, kelurahan_id if license_.kind == "sku" else None)
+
+
+def _check_license_numbers(results: list[RowResult]) -> None:
+    """A licence number twice in the file, or already recorded: the row is refused (one query per 1,000)."""
+    from ..licensing.models import License
+
+    keys: dict[str, int] = {}
+    for result in results:
+        if result.license is None or result.errors:
+            continue
+        key = _license_key(result.license, result.values.get("kelurahan_id"))
+        if key in keys:
+            result.errors.append(f"Nomor izin sama dengan baris {keys[key]} di berkas ini.")
+        else:
+            keys[key] = result.number
+    wanted = list(keys)
+    taken: set[str] = set()
+    for start in range(0, len(wanted), 1000):
+        taken.update(db.session.scalars(select(License.number_key).where(
+            License.number_key.in_(wanted[start:start + 1000]))))
+    for result in results:
+        if result.license is not None and not result.errors and \
+                _license_key(result.license, result.values.get("kelurahan_id")) in taken:
+            result.errors.append("Nomor izin ini sudah tercatat untuk peserta lain atau sebelumnya.")
 
 
 def import_rows(results: list[RowResult], kecamatan: Kecamatan, user_id: int, filename: str) -> list[Participant]:
@@ -505,10 +626,27 @@ def import_rows(results: list[RowResult], kecamatan: Kecamatan, user_id: int, fi
     today = today_wib()
     db.session.execute(insert(ParticipantStep), [
         {"participant_id": p.id, "step": 1, "completed_on": r.registered_on or today, "kecamatan_id": kecamatan.id,
-         "source": "import", "source_id": p.id, "out_of_order": False, "recorded_at": now}
+         "source": "import", "source_id": p.id, "out_of_order": False, "recorded_at": now, "variant": p.channel}
         for p, r in zip(participants, good)])
     db.session.execute(insert(AuditLog), [
         {"at": now, "user_id": user_id, "action": "participant.import", "entity_type": "participant",
          "entity_id": p.id, "kecamatan_id": kecamatan.id, "summary": f"Impor dari {filename[:80]}",
          "changes": {"reg_number": {"before": None, "after": p.reg_number}}} for p in participants])
+    _record_licenses(participants, good, user_id)
     return participants
+
+
+def _record_licenses(participants: list[Participant], good: list[RowResult], user_id: int) -> None:
+    """Each row's licence through the licensing service, so P4, its tallies and the audit follow as for
+    a licence recorded by hand. An SKU is taken as issued by the participant's own kelurahan. A refusal
+    here (a number recorded meanwhile by another desk) ends the whole import: nothing is half-saved."""
+    from ..auth.models import User
+    from ..licensing.services import record_license
+
+    user = db.session.get(User, user_id)
+    for participant, result in zip(participants, good):
+        if result.license is None:
+            continue
+        db.session.expire(participant, ["steps"])
+        record_license(participant, result.license.kind, result.license.number, result.license.issued_on,
+                       participant.kelurahan_id if result.license.kind == "sku" else None, user)

@@ -15,6 +15,10 @@ from ..regions.models import Kecamatan, Kelurahan
 GENDERS = {"L": "Laki-laki", "P": "Perempuan"}
 STAGES = {"ide": "Ide", "baru_mulai": "Baru mulai", "berjalan": "Sudah berjalan"}
 CHANNELS = {"walkin": "Datang langsung", "online": "Daring", "import": "Impor"}
+# P4 by licence kind, as the figures group it and the list filters it (``izin=…``): the step's variant
+# values of each group; None = P4 reached otherwise (no licence of these kinds).
+LICENSE_GROUPS = {"iumk_nib": ("IUMK/NIB", ("iumk", "nib")), "sku": ("SKU", ("sku",)),
+                  "lainnya": ("Izin lainnya", None)}
 STATUSES = {"pending": "Menunggu verifikasi", "active": "Aktif", "rejected": "Ditolak"}
 DEFAULT_SECTORS = [
     ("kuliner", "Kuliner"), ("fashion", "Fesyen"), ("kriya", "Kriya"), ("jasa", "Jasa"),
@@ -173,6 +177,8 @@ class ParticipantStep(db.Model):
         UniqueConstraint("participant_id", "step", name="uq_participant_step_participant_step"),
         CheckConstraint("step between 1 and 7", name="step"),
         Index("ix_participant_step_step_kecamatan_date", "step", "kecamatan_id", "completed_on"),
+        # Steps dated after an "as of" day within its tally week (the dashboard's partial week).
+        Index("ix_participant_step_completed_step", "completed_on", "step"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -183,6 +189,9 @@ class ParticipantStep(db.Model):
     source: Mapped[str] = mapped_column(String(40))
     source_id: Mapped[int | None]
     out_of_order: Mapped[bool] = mapped_column(default=False)
+    # The kind of step it was, for the figures: P1 the channel (walkin/online/import), P4 the licence
+    # kind (iumk/nib/sku); None for the other steps. Counted by the variant tally's triggers.
+    variant: Mapped[str | None] = mapped_column(String(10))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     participant: Mapped[Participant] = relationship(back_populates="steps")

@@ -2,13 +2,14 @@
 import re
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..core.scoping import scoped
 from ..core.timeutil import WIB
 from .actions import action_condition
-from .models import Participant, name_key
+from ..regions.models import Kecamatan, Kelurahan
+from .models import LICENSE_GROUPS, Participant, ParticipantStep, name_key
 from .services import has_step_filter
 
 SORTS = {
@@ -47,6 +48,27 @@ def utc_start_of_day(day, end: bool = False) -> datetime:
     return (moment - moment.utcoffset()).replace(tzinfo=None)
 
 
+def reached_clause(step: int | None, start=None, end=None, license_group: str | None = None):
+    """Participants who reached ``step`` (any step when None) on a day from ``start`` to ``end``
+    (inclusive, either open), P4 by a licence of ``license_group``: what a dashboard figure counts."""
+    conditions = [ParticipantStep.participant_id == Participant.id]
+    if license_group:
+        step = 4
+        kinds = LICENSE_GROUPS[license_group][1]
+        if kinds is None:
+            known = [k for _label, group in LICENSE_GROUPS.values() if group for k in group]
+            conditions.append(or_(ParticipantStep.variant.is_(None), ParticipantStep.variant.not_in(known)))
+        else:
+            conditions.append(ParticipantStep.variant.in_(kinds))
+    if step:
+        conditions.append(ParticipantStep.step == step)
+    if start:
+        conditions.append(ParticipantStep.completed_on >= start)
+    if end:
+        conditions.append(ParticipantStep.completed_on <= end)
+    return exists().where(*conditions)
+
+
 def participant_query(filters: dict, scope=None):
     stmt = scoped(select(Participant), Participant, scope).options(
         joinedload(Participant.kelurahan), joinedload(Participant.kecamatan), joinedload(Participant.sector))
@@ -56,7 +78,17 @@ def participant_query(filters: dict, scope=None):
             stmt = stmt.where(clause)
     if filters.get("kelurahan"):
         stmt = stmt.where(Participant.kelurahan_id == int(filters["kelurahan"]))
-    if filters.get("step"):
+    if filters.get("kecamatan"):  # of domicile, as the figures count
+        stmt = stmt.where(Participant.kelurahan_id.in_(
+            select(Kelurahan.id).where(Kelurahan.kecamatan_id == int(filters["kecamatan"]))))
+    if filters.get("kota"):
+        stmt = stmt.where(Participant.kelurahan_id.in_(select(Kelurahan.id).join(Kecamatan).where(
+            Kecamatan.kota_id == int(filters["kota"]))))
+    if filters.get("capai_dari") or filters.get("capai_sampai") or filters.get("izin"):
+        stmt = stmt.where(reached_clause(int(filters["step"]) if filters.get("step") else None,
+                                         filters.get("capai_dari"), filters.get("capai_sampai"),
+                                         filters.get("izin") or None))
+    elif filters.get("step"):
         stmt = stmt.where(has_step_filter(int(filters["step"])))
     if filters.get("aksi"):
         stmt = stmt.where(action_condition(filters["aksi"]))

@@ -416,21 +416,28 @@ def remove_step(participant: Participant, step: int, source: str, source_id: int
         db.session.expire(participant, ["steps"])
 
 
-def record_step(participant: Participant, step: int, on: date, source: str, source_id: int | None = None) -> ParticipantStep:
+def record_step(participant: Participant, step: int, on: date, source: str, source_id: int | None = None,
+                variant: str | None = None) -> ParticipantStep:
     """Mark ``step`` reached on ``on`` by a record; an earlier record moves the date back.
+
+    ``variant`` is the kind of step for the figures: P1 takes the participant's channel, P4 the
+    licence kind (given by licensing); an earlier record brings its variant along.
 
     No step after P1 may be dated before P1 (StepDateError); the forms check first, with the message
     next to their date field, so this is the last line."""
     if step > 1:
         check_step_date(participant, on, f"Tanggal {STEP_BY_NUMBER[step].code} {STEP_BY_NUMBER[step].name}")
+    if variant is None and step == 1:
+        variant = participant.channel
     existing = next((s for s in participant.steps if s.step == step), None)
     if existing is not None:
         if on < existing.completed_on:
             existing.completed_on, existing.source, existing.source_id = on, source, source_id
+            existing.variant = variant
         return existing
     reached = {s.step for s in participant.steps}
     row = ParticipantStep(participant=participant, step=step, completed_on=on, source=source, source_id=source_id,
-                          kecamatan_id=participant.kecamatan_id,
+                          kecamatan_id=participant.kecamatan_id, variant=variant,
                           out_of_order=any(n not in reached for n in range(1, step)))
     db.session.add(row)
     return row

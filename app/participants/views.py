@@ -16,7 +16,7 @@ from ..core.pdf import pdf_response, qr_svg, render_pdf
 from ..core.scoping import current_scope, get_or_404, kecamatan_clause, scoped
 from ..core.timeutil import parse_date, today_wib, utcnow
 from ..extensions import db
-from ..regions.models import Kecamatan, Kelurahan
+from ..regions.models import Kecamatan, Kelurahan, Kota
 from ..regions.services import kecamatan_choices
 from ..settings.services import letterhead_for
 from . import bp
@@ -133,11 +133,16 @@ def filter_form() -> tuple[FilterForm, dict]:
     scope = current_scope()
     kel_stmt = scoped(select(Kelurahan).order_by(Kelurahan.name), Kelurahan, scope)
     form.kelurahan.choices = {"": "Semua", **{str(k.id): k.name for k in db.session.scalars(kel_stmt)}}
+    # Domicile kota and kecamatan (the figures count by domicile; names are not personal data).
+    form.kota.choices = {"": "Semua", **{str(k.id): k.name for k in db.session.scalars(
+        select(Kota).order_by(Kota.code))}}
+    form.kecamatan.choices = {"": "Semua", **{str(k.id): k.name for k in db.session.scalars(
+        select(Kecamatan).order_by(Kecamatan.name))}}
     form.validate()
     filters = {name: (field.data if not field.errors else None) for name, field in form._fields.items()}
     if filters.get("kelurahan") and filters["kelurahan"] not in form.kelurahan.choices:
         filters["kelurahan"] = None
-    for key in ("step", "aksi", "channel", "status", "urut"):
+    for key in ("step", "aksi", "channel", "status", "urut", "izin", "kota", "kecamatan"):
         if filters.get(key) and filters[key] not in dict(form[key].choices):
             filters[key] = None
     return form, filters

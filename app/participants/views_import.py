@@ -1,7 +1,7 @@
 """Import screens: upload, map columns, preview, import; and the template file."""
 import io
 
-from flask import abort, current_app, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..core import audit
@@ -9,6 +9,8 @@ from ..core.access import roles_required
 from ..core.scoping import get_or_404
 from ..core.spreadsheet import csv_writer, xlsx_append
 from ..extensions import db
+from ..licensing.models import KINDS as LICENSE_KINDS
+from ..licensing.services import LicensingError
 from ..regions.models import Kecamatan
 from ..regions.services import kecamatan_choices
 from . import bp
@@ -83,9 +85,11 @@ def import_map(token: str):
     bad = [r for r in results if r.errors]
     good = [r for r in results if not r.errors]
     by_channel = {key: n for key in CHANNELS if (n := sum(1 for r in good if r.channel == key))}
+    by_license = {key: n for key in LICENSE_KINDS if (n := sum(1 for r in good if r.license and r.license.kind == key))}
     return render_template("participants/import_preview.html", token=token, payload=payload, kecamatan=kecamatan,
                            mapping=mapping, good=good, bad=bad[:PREVIEW_BAD_ROWS], bad_total=len(bad),
-                           total=len(results), by_channel=by_channel, channels=CHANNELS)
+                           total=len(results), by_channel=by_channel, channels=CHANNELS, by_license=by_license,
+                           license_kinds=LICENSE_KINDS)
 
 
 @bp.post("/peserta/impor/<token>/simpan")
@@ -96,7 +100,12 @@ def import_commit(token: str):
     if errors:
         abort(400)
     results = check_rows(payload["headers"], payload["rows"], mapping)
-    created = import_rows(results, kecamatan, current_user.id, payload["filename"])
+    try:
+        created = import_rows(results, kecamatan, current_user.id, payload["filename"])
+    except LicensingError as err:  # a licence number recorded meanwhile elsewhere: nothing is saved
+        db.session.rollback()
+        flash(f"Impor dibatalkan, tidak ada yang disimpan: {err.message} Tampilkan pratinjau lagi.", "error")
+        return redirect(url_for("participants.import_map", token=token))
     skipped = [r for r in results if r.errors]
     audit.record("participant.import_file", entity_type="import", kecamatan_id=kecamatan.id,
                  summary=f"Impor {payload['filename'][:80]}: {len(created)} baru, {len(skipped)} dilewati",

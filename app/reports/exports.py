@@ -6,7 +6,7 @@ from flask import Response, send_file
 
 from ..core.spreadsheet import csv_writer, xlsx_append
 from ..participants.steps import STEPS
-from .figures import Figures, WeeklyReport
+from .figures import VARIANTS, Figures, WeeklyReport
 
 SHEET_TITLES = {"provinsi": "Provinsi", "kota": "Kota", "kecamatan": "Kecamatan", "kelurahan": "Kelurahan"}
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -17,13 +17,17 @@ def columns() -> list[str]:
     return (["Kode", "Wilayah"] + [f"{c} s.d. minggu ini" for c in codes] + [f"{c} baru minggu ini" for c in codes]
             + [f"{c} minggu sebelumnya" for c in codes] + [f"{c} perubahan" for c in codes]
             + ["P4 tahun ini", "Target P4 tahunan", "Capaian target (%)", "Tanpa nomor HP",
-               "Langkah tidak berurutan", "Dugaan duplikat (nama + tanggal lahir)"])
+               "Langkah tidak berurutan", "Dugaan duplikat (nama + tanggal lahir)",
+               "Jumlah target kelurahan"]
+            + [f"P{v.step} {v.label} s.d. minggu ini" for v in VARIANTS]
+            + [f"P{v.step} {v.label} baru minggu ini" for v in VARIANTS])
 
 
 def row(f: Figures) -> list:
     share = round(f.attainment * 100, 1) if f.attainment is not None else None
     return ([f.region.code, f.region.name] + f.steps + f.new + f.prev + f.change
-            + [f.p4_year, f.target, share, f.no_phone, f.out_of_order, f.duplicates])
+            + [f.p4_year, f.target, share, f.no_phone, f.out_of_order, f.duplicates, f.target_sum]
+            + [f.variants["total"][v.key] for v in VARIANTS] + [f.variants["new"][v.key] for v in VARIANTS])
 
 
 def _title(report: WeeklyReport) -> str:
@@ -43,8 +47,17 @@ def report_xlsx(report: WeeklyReport) -> tempfile.SpooledTemporaryFile:
     for i, step in enumerate(STEPS):
         xlsx_append(summary, [step.code, step.name, total.steps[i], total.new[i], total.prev[i], total.change[i]])
     xlsx_append(summary, [])
+    xlsx_append(summary, [])
+    xlsx_append(summary, ["Rincian", "Nama", "Total s.d. minggu ini", "Baru minggu ini"])
+    for v in VARIANTS:
+        xlsx_append(summary, [f"P{v.step}", v.label, total.variants["total"][v.key], total.variants["new"][v.key]])
+    xlsx_append(summary, [])
     xlsx_append(summary, ["P4 tahun ini", total.p4_year])
-    xlsx_append(summary, ["Target P4 tahunan", total.target])
+    if total.target != total.target_sum:
+        xlsx_append(summary, ["Target provinsi (ditetapkan)", total.target])
+        xlsx_append(summary, ["Jumlah target kota/kelurahan", total.target_sum])
+    else:
+        xlsx_append(summary, ["Target P4 tahunan", total.target])
     xlsx_append(summary, ["Tanpa nomor HP", total.no_phone])
     xlsx_append(summary, ["Langkah tidak berurutan", total.out_of_order])
     xlsx_append(summary, ["Dugaan duplikat (nama + tanggal lahir)", total.duplicates])

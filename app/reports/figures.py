@@ -18,12 +18,52 @@ from ..participants.models import Participant
 from ..participants.steps import STEPS
 from ..regions.models import Kecamatan, Kelurahan, Kota
 from ..settings.services import current_program_settings
-from .models import ParticipantTally, StepTally
+from ..participants.models import ParticipantStep
+from .models import ParticipantTally, StepTally, StepVariantTally
+from .tallies import period_of
 
 LEVELS = ["provinsi", "kota", "kecamatan", "kelurahan"]
 LEVEL_LABELS = {"provinsi": "Provinsi", "kota": "Kota/kabupaten", "kecamatan": "Kecamatan", "kelurahan": "Kelurahan"}
 PROVINCE_NAME = "Provinsi DKI Jakarta"
 STEP_NUMBERS = [s.number for s in STEPS]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A kind of step shown as a figure: P1 by channel, P4 by licence kind. ``kinds`` are the
+    ``ParticipantStep.variant`` values it counts; None for "the rest of the step" (P4 not from a licence
+    of a known kind). ``filter`` is its participant-list filter (``channel=…`` or ``izin=…``)."""
+
+    key: str
+    step: int
+    label: str
+    kinds: tuple[str, ...] | None
+    filter: tuple[str, str]
+
+
+VARIANTS = [
+    Variant("p1_walkin", 1, "Datang langsung", ("walkin",), ("channel", "walkin")),
+    Variant("p1_online", 1, "Daring", ("online",), ("channel", "online")),
+    Variant("p1_import", 1, "Impor", ("import",), ("channel", "import")),
+    Variant("p4_iumk_nib", 4, "IUMK/NIB", ("iumk", "nib"), ("izin", "iumk_nib")),
+    Variant("p4_sku", 4, "SKU", ("sku",), ("izin", "sku")),
+    Variant("p4_lainnya", 4, "Lainnya", None, ("izin", "lainnya")),
+]
+VARIANT_BY_KEY = {v.key: v for v in VARIANTS}
+# The licence kinds of the list filter ``izin`` (``lainnya``: P4 reached otherwise).
+LICENSE_GROUPS = {v.filter[1]: v.kinds for v in VARIANTS if v.step == 4}
+
+
+def _variant_key(step: int, kind: str | None) -> str | None:
+    rest = None
+    for v in VARIANTS:
+        if v.step != step:
+            continue
+        if v.kinds is None:
+            rest = v.key
+        elif kind in v.kinds:
+            return v.key
+    return rest
 
 
 @dataclass(frozen=True)
@@ -155,7 +195,12 @@ class Figures:
     target: int = 0
     no_phone: int = 0
     duplicates: int = 0
+    target_sum: int = 0  # the targets of the regions below added up (differs from a set province target)
     actions: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ACTIONS, 0))
+    # P1 by channel and P4 by licence kind: "total" up to the day of the figures, "year" within the
+    # year shown, "new" within the report's week.
+    variants: dict[str, dict[str, int]] = field(default_factory=lambda: {
+        name: dict.fromkeys(VARIANT_BY_KEY, 0) for name in ("total", "year", "new")})
 
     @property
     def attainment(self) -> float | None:
@@ -195,6 +240,50 @@ def _steps_by_kelurahan(area: Area, start: date | None = None, end: date | None 
 def _licences(area: Area, start: date, end: date) -> dict[int, int]:
     """P4 reached per kelurahan from ``start`` up to (not including) ``end``."""
     return {kelurahan_id: n for kelurahan_id, _step, n in _steps_by_kelurahan(area, start, end, steps=[4])}
+
+
+def next_period(day: date) -> date:
+    """The start of the tally period after the one ``day`` falls in."""
+    return min(day - timedelta(days=day.weekday()) + timedelta(days=7), date(day.year + 1, 1, 1))
+
+
+def _variants_by_kelurahan(area: Area, start: date | None = None, end: date | None = None):
+    """(kelurahan, step, variant, participants) from the variant tally, periods from ``start`` to before ``end``."""
+    stmt = (select(StepVariantTally.kelurahan_id, StepVariantTally.step, StepVariantTally.variant,
+                   func.sum(StepVariantTally.n))
+            .where(StepVariantTally.step.in_(sorted({v.step for v in VARIANTS})))
+            .group_by(StepVariantTally.kelurahan_id, StepVariantTally.step, StepVariantTally.variant))
+    if start:
+        stmt = stmt.where(StepVariantTally.period_start >= start)
+    if end:
+        stmt = stmt.where(StepVariantTally.period_start < end)
+    return db.session.execute(area.where(stmt, StepVariantTally)).all()
+
+
+def _dated_after(area: Area, day: date):
+    """(kelurahan of domicile, step, variant, participants) of steps dated after ``day`` in its own tally
+    period: at most six days of steps, read from the records (index on completed_on, step)."""
+    end = next_period(day)
+    if end <= day + timedelta(days=1):
+        return []
+    stmt = (select(Participant.kelurahan_id, ParticipantStep.step, ParticipantStep.variant, func.count())
+            .join(Participant, Participant.id == ParticipantStep.participant_id)
+            .where(ParticipantStep.completed_on > day, ParticipantStep.completed_on < end)
+            .group_by(Participant.kelurahan_id, ParticipantStep.step, ParticipantStep.variant))
+    stmt = scoped(stmt, Participant, area.scope)
+    if area.level != "provinsi":
+        stmt = stmt.where(Participant.kelurahan_id.in_(area.kelurahan_ids()))
+    return db.session.execute(stmt).all()
+
+
+def _through(area: Area, day: date, start: date | None = None):
+    """Steps and their variants dated from ``start`` (a period start, or the beginning) up to and
+    including ``day``: the tallies to the end of ``day``'s period, less that period's later days."""
+    end = next_period(day)
+    late = _dated_after(area, day)
+    steps = list(_steps_by_kelurahan(area, start, end)) + [(k, s, -n) for k, s, _v, n in late]
+    variants = list(_variants_by_kelurahan(area, start, end)) + [(k, s, v, -n) for k, s, v, n in late]
+    return steps, variants
 
 
 def _out_of_order_by_kelurahan(area: Area, end: date) -> dict[int, int]:
@@ -252,6 +341,27 @@ class Ledger:
             if kelurahan_id in self.kelurahan:
                 self.kelurahan[kelurahan_id].steps[step - 1] -= n
 
+    def add_variants(self, name: str, rows) -> None:
+        """(kelurahan, step, variant, n) rows into ``variants[name]`` (the rest of P4 comes in :meth:`finish`)."""
+        for kelurahan_id, step, kind, n in rows:
+            figures = self.kelurahan.get(kelurahan_id)
+            key = _variant_key(step, kind)
+            if figures is not None and key is not None and VARIANT_BY_KEY[key].kinds is not None:
+                figures.variants[name][key] += n
+
+    def finish(self, totals: dict[str, str]) -> None:
+        """Each variant without kinds is its step's figure less the variants named: ``totals`` maps a
+        variants name to the Figures attribute holding the step counts ("steps", "new", "p4_year")."""
+        for figures in self.kelurahan.values():
+            for name, attribute in totals.items():
+                value = getattr(figures, attribute)
+                for v in VARIANTS:
+                    if v.kinds is not None:
+                        continue
+                    whole = value if isinstance(value, int) else value[v.step - 1]
+                    named = sum(figures.variants[name][o.key] for o in VARIANTS if o.step == v.step and o.kinds)
+                    figures.variants[name][v.key] = whole - named
+
     def add_counts(self, attribute: str, counts: dict[int, int]) -> None:
         for kelurahan_id, n in counts.items():
             if kelurahan_id in self.kelurahan:
@@ -277,8 +387,12 @@ class Ledger:
                 setattr(total, name, getattr(total, name) + getattr(figures, name))
             for key_ in ACTIONS:
                 total.actions[key_] += figures.actions[key_]
+            for name, values in figures.variants.items():
+                for key_, n in values.items():
+                    total.variants[name][key_] += n
         for key, total in totals.items():
-            total.target = self.target_province if level == "provinsi" else counts[key] * self.target_kelurahan
+            total.target_sum = counts[key] * self.target_kelurahan
+            total.target = self.target_province if level == "provinsi" else total.target_sum
         return sorted(totals.values(), key=lambda f: f.region.code)
 
     def total(self) -> Figures:
@@ -292,6 +406,10 @@ class Week:
     monday: date
     registered: int = 0
     licensed: int = 0
+
+    @property
+    def sunday(self) -> date:
+        return self.monday + timedelta(days=6)
 
 
 def weeks_chart(area: Area, today: date, count: int = 12) -> list[Week]:
@@ -328,27 +446,61 @@ class Dashboard:
     chart: list[Week]
     action_rows: list[Figures]
     year_share: float
+    year: int = 0
+    per: date | None = None  # the "as of" day of the figures (``today`` unless a past day was chosen)
 
     @property
     def expected_to_date(self) -> int:
         return round(self.total.target * self.year_share)
 
+    @property
+    def year_start(self) -> date:
+        return date(self.year, 1, 1)
 
-def dashboard(area: Area, today: date) -> Dashboard:
+    @property
+    def year_end(self) -> date:
+        """The last day the year's figures count: 31 December, or the "as of" day within the year."""
+        return min(date(self.year, 12, 31), self.per)
+
+
+def dashboard(area: Area, today: date, year: int | None = None, per: date | None = None) -> Dashboard:
+    """The dashboard as of ``per`` (default today: steps dated on or before it) for the ``year``
+    (default the year of ``per``): licences of that year against its target and pace."""
+    per = per or today
+    year = year or per.year
     ledger = Ledger(area)
     ledger.add_masks(_masks_by_kelurahan(area))
-    ledger.add_counts("p4_year", _licences(area, date(today.year, 1, 1), date(today.year + 1, 1, 1)))
+    # Up to ``per`` = every step now, less those of later periods and those later in per's own period.
+    late = _dated_after(area, per)
+    ledger.subtract_steps(_steps_by_kelurahan(area, start=next_period(per)))
+    ledger.subtract_steps([(k, s, n) for k, s, _v, n in late])
+    ledger.add_variants("total", _variants_by_kelurahan(area, end=next_period(per)))
+    ledger.add_variants("total", [(k, s, v, -n) for k, s, v, n in late])
+    year_start = date(year, 1, 1)
+    if year_start <= per:
+        steps, variants = _through(area, min(date(year, 12, 31), per), start=year_start)
+        ledger.add_counts("p4_year", _sum_by_kelurahan(steps, 4))
+        ledger.add_variants("year", variants)
+    ledger.finish({"total": "steps", "year": "p4_year"})
     ledger.add_action("daring_tertunda", _participants_by_kelurahan(area, action_condition("daring_tertunda")))
     child = area.child_level
     kelurahan = ledger.level("kelurahan")
     behind = [] if area.level == "kelurahan" else sorted(
         kelurahan, key=lambda f: (f.attainment if f.attainment is not None else 0, f.region.code))[:10]
     actions = sorted((f for f in kelurahan if f.action_total), key=lambda f: (-f.action_total, f.region.code))
-    year_start = date(today.year, 1, 1)
-    year_days = (date(today.year + 1, 1, 1) - year_start).days
+    year_days = (date(year + 1, 1, 1) - year_start).days
+    elapsed = min(max((per - year_start).days + 1, 0), year_days)
     return Dashboard(area=area, today=today, total=ledger.total(), rows=ledger.level(child) if child else [],
-                     behind=behind, chart=weeks_chart(area, today), action_rows=actions,
-                     year_share=((today - year_start).days + 1) / year_days)
+                     behind=behind, chart=weeks_chart(area, per), action_rows=actions,
+                     year_share=elapsed / year_days, year=year, per=per)
+
+
+def _sum_by_kelurahan(rows, step: int) -> dict[int, int]:
+    counts: dict[int, int] = defaultdict(int)
+    for kelurahan_id, s, n in rows:
+        if s == step:
+            counts[kelurahan_id] += n
+    return counts
 
 
 # --- The weekly report ---------------------------------------------------------------------
@@ -363,6 +515,18 @@ class WeeklyReport:
     @property
     def sunday(self) -> date:
         return self.monday + timedelta(days=6)
+
+    @property
+    def prev_monday(self) -> date:
+        return self.monday - timedelta(days=7)
+
+    @property
+    def prev_sunday(self) -> date:
+        return self.monday - timedelta(days=1)
+
+    @property
+    def year_start(self) -> date:
+        return date(self.sunday.year, 1, 1)
 
 
 def duplicate_counts(area: Area) -> dict[int, int]:
@@ -401,6 +565,10 @@ def weekly_report(area: Area, monday: date) -> WeeklyReport:
     ledger.add_steps("prev", _steps_by_kelurahan(area, start=monday - timedelta(days=7), end=monday))
     sunday = monday + timedelta(days=6)
     ledger.add_counts("p4_year", _licences(area, date(sunday.year, 1, 1), end))
+    ledger.add_variants("total", _variants_by_kelurahan(area, end=end))
+    ledger.add_variants("new", _variants_by_kelurahan(area, start=monday, end=end))
+    ledger.add_variants("year", _variants_by_kelurahan(area, start=date(sunday.year, 1, 1), end=end))
+    ledger.finish({"total": "steps", "new": "new", "year": "p4_year"})
     ledger.add_counts("no_phone", _participants_by_kelurahan(area, Participant.phone.is_(None),
                                                              Participant.status != "rejected"))
     ledger.add_counts("duplicates", duplicate_counts(area))

@@ -8,7 +8,7 @@ and lists any difference (``flask tallies check``).
 """
 from datetime import date
 
-from sqlalchemy import Date, ForeignKey, Index, SmallInteger, text
+from sqlalchemy import Date, ForeignKey, Index, SmallInteger, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..core.scoping import Scope, kecamatan_clause
@@ -50,6 +50,28 @@ class ParticipantTally(db.Model):
     kelurahan_id: Mapped[int] = mapped_column(ForeignKey("kelurahan.id"), primary_key=True)
     steps_mask: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     kecamatan_id: Mapped[int] = mapped_column(ForeignKey("kecamatan.id"), index=True)
+    n: Mapped[int] = mapped_column(default=0)
+
+    @classmethod
+    def scope_clause(cls, scope: Scope):
+        return kecamatan_clause(cls.kecamatan_id, scope)
+
+
+class StepVariantTally(db.Model):
+    """How many participants of a kelurahan completed a step of a variant in a period: P1 by
+    channel, P4 by licence kind (``ParticipantStep.variant``); periods as in :class:`StepTally`."""
+
+    __tablename__ = "step_variant_tally"
+    __table_args__ = (
+        Index("ix_step_variant_tally_kecamatan_step_period", "kecamatan_id", "step", "period_start"),
+        Index("ix_step_variant_tally_step_period", "step", "period_start"),
+    )
+
+    kelurahan_id: Mapped[int] = mapped_column(ForeignKey("kelurahan.id"), primary_key=True)
+    step: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    variant: Mapped[str] = mapped_column(String(10), primary_key=True)
+    period_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    kecamatan_id: Mapped[int] = mapped_column(ForeignKey("kecamatan.id"))
     n: Mapped[int] = mapped_column(default=0)
 
     @classmethod

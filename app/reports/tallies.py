@@ -11,7 +11,7 @@ from sqlalchemy import case, delete, func, insert, select, update
 from ..extensions import db
 from ..participants.models import Participant, ParticipantStep
 from ..regions.models import Kelurahan
-from .models import ParticipantTally, StepTally
+from .models import ParticipantTally, StepTally, StepVariantTally
 
 
 def period_of(day: date) -> date:
@@ -31,6 +31,20 @@ def expected_steps() -> dict[tuple[int, int, date], tuple[int, int]]:
         counts[key] += n
         late[key] += ooo or 0
     return {key: (n, late[key]) for key, n in counts.items()}
+
+
+def expected_variants() -> Counter:
+    """Step rows with a variant per (kelurahan, step, variant, period), from the records."""
+    stmt = (select(Participant.kelurahan_id, ParticipantStep.step, ParticipantStep.variant,
+                   ParticipantStep.completed_on, func.count())
+            .join(Participant, Participant.id == ParticipantStep.participant_id)
+            .where(ParticipantStep.variant.is_not(None))
+            .group_by(Participant.kelurahan_id, ParticipantStep.step, ParticipantStep.variant,
+                      ParticipantStep.completed_on))
+    counts: Counter = Counter()
+    for kelurahan_id, step, variant, day, n in db.session.execute(stmt):
+        counts[(kelurahan_id, step, variant, period_of(day))] += n
+    return counts
 
 
 def expected_masks() -> dict[int, int]:
@@ -65,6 +79,12 @@ def drift(limit: int = 20) -> list[str]:
     for key in sorted(set(people) | set(tallied)):
         if people[key] != tallied[key]:
             problems.append(f"participant_tally {key}: records {people[key]}, tally {tallied[key]}")
+    variants = expected_variants()
+    stored_variants = Counter({(t.kelurahan_id, t.step, t.variant, t.period_start): t.n
+                               for t in db.session.scalars(select(StepVariantTally))})
+    for key in sorted(set(variants) | set(stored_variants)):
+        if variants[key] != stored_variants[key]:
+            problems.append(f"step_variant_tally {key}: records {variants[key]}, tally {stored_variants[key]}")
     return problems[:limit] if limit else problems
 
 
@@ -82,6 +102,7 @@ def rebuild() -> None:
     kecamatan_of = dict(db.session.execute(select(Kelurahan.id, Kelurahan.kecamatan_id)).all())
     db.session.execute(delete(StepTally))
     db.session.execute(delete(ParticipantTally))
+    db.session.execute(delete(StepVariantTally))
     rows = [{"kelurahan_id": k, "kecamatan_id": kecamatan_of[k], "step": s, "period_start": p, "n": n,
              "n_out_of_order": ooo} for (k, s, p), (n, ooo) in expected_steps().items()]
     if rows:
@@ -91,3 +112,7 @@ def rebuild() -> None:
                                                 .group_by(Participant.kelurahan_id, Participant.steps_mask))]
     if people:
         db.session.execute(insert(ParticipantTally), people)
+    variants = [{"kelurahan_id": k, "kecamatan_id": kecamatan_of[k], "step": s, "variant": v, "period_start": p,
+                 "n": n} for (k, s, v, p), n in expected_variants().items()]
+    if variants:
+        db.session.execute(insert(StepVariantTally), variants)

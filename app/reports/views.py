@@ -1,13 +1,16 @@
 """Dashboard with drill-down, and the weekly report on screen, as PDF, XLSX and CSV."""
-from datetime import timedelta
+from datetime import date, timedelta
 
 from flask import abort, render_template, request, url_for
+from markupsafe import Markup, escape
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from wtforms import StringField
 from wtforms.validators import Optional
 
 from ..core import audit
 from ..core.access import ADMIN, MANAGER, STAFF, roles_required
+from ..core.formatting import angka
 from ..core.forms import DateInputField
 from ..core.pdf import pdf_response, render_pdf
 from ..core.scoping import current_scope
@@ -16,7 +19,8 @@ from ..extensions import db
 from ..participants.steps import STEPS
 from . import bp
 from .exports import report_csv, report_xlsx, xlsx_response
-from .figures import ACTIONS, LEVEL_LABELS, Region, area_for, dashboard, monday_of, weekly_report
+from .figures import (ACTIONS, LEVEL_LABELS, VARIANTS, Region, area_for, dashboard, monday_of,
+                      weekly_report)
 
 REPORT_ROLES = (ADMIN, MANAGER, STAFF)
 
@@ -37,11 +41,72 @@ def report_url(region: Region, fmt: str | None = None, **args) -> str:
     return url_for(f"reports.weekly_{region.level}{suffix}", **{f"{region.level}_id": region.id}, **values)
 
 
+DOMICILE_FILTER = {"kota": "kota", "kecamatan": "kecamatan", "kelurahan": "kelurahan"}
+
+
+@bp.app_template_global("figure_link")
+def figure_link(n: int, region: Region, **filters) -> Markup:
+    """A figure as a link to the participant list that holds exactly those participants: the region
+    by domicile (as the figures count), plus ``filters`` (step, capai_dari/capai_sampai, channel, izin,
+    aksi); dates as ISO days. ``data-count`` carries the figure for tests and scripts."""
+    args = {DOMICILE_FILTER[region.level]: region.id} if region.level in DOMICILE_FILTER else {}
+    args.update({k: (v.isoformat() if isinstance(v, date) else v) for k, v in filters.items() if v not in (None, "")})
+    href = url_for("participants.index", **args)
+    return Markup(f'<a class="figure" href="{escape(href)}" data-count="{int(n)}">{escape(angka(n))}</a>')
+
+
+class DashboardForm(FlaskForm):
+    """The year of the licence figures and the "as of" day of every figure (GET, no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    tahun = StringField("Tahun", validators=[Optional()])
+    per = DateInputField("Keadaan per tanggal", validators=[Optional()],
+                         description="Angka dihitung dari langkah bertanggal pada atau sebelum tanggal ini.")
+
+
+FIRST_YEAR = 2017  # OK OCE began on 14 December 2017
+
+
+def _dashboard_choice(form: DashboardForm):
+    """(year, as-of day) from the form, or None with an Indonesian message on the field."""
+    today = today_wib()
+    form.validate()
+    if form.per.errors:
+        return None
+    per = form.per.data or today
+    if per > today:
+        form.per.errors = ["Tanggal itu belum tiba; pilih hari ini atau tanggal sebelumnya."]
+        return None
+    if per.year < FIRST_YEAR:
+        form.per.errors = [f"Program dimulai tahun {FIRST_YEAR}; pilih tanggal sejak 1 Januari {FIRST_YEAR}."]
+        return None
+    raw = (form.tahun.data or "").strip()
+    if not raw:
+        return per.year, per
+    if not raw.isdigit() or len(raw) != 4:
+        form.tahun.errors = ["Tahun harus empat angka, mis. 2018."]
+        return None
+    year = int(raw)
+    if not FIRST_YEAR <= year <= per.year:
+        form.tahun.errors = [f"Pilih tahun {FIRST_YEAR} sampai {per.year} (tahun tanggal keadaan)."]
+        return None
+    return year, per
+
+
 def _dashboard(level: str | None = None, ident: int | None = None):
     area = area_for(current_scope(), level, ident)
-    board = dashboard(area, today_wib())
+    form = DashboardForm(request.args)
+    choice = _dashboard_choice(form)
+    if choice is None:
+        return render_template("reports/dashboard.html", board=None, area=area, level_labels=LEVEL_LABELS,
+                               actions=ACTIONS, form=form, variants=VARIANTS), 400
+    year, per = choice
+    board = dashboard(area, today_wib(), year=year, per=per)
     return render_template("reports/dashboard.html", board=board, area=area, level_labels=LEVEL_LABELS,
-                           actions=ACTIONS)
+                           actions=ACTIONS, form=form, variants=VARIANTS,
+                           years=list(range(per.year, FIRST_YEAR - 1, -1)))
 
 
 @bp.get("/dasbor")
@@ -103,7 +168,8 @@ def _weekly(level: str | None, ident: int | None, fmt: str | None):
                                level_labels=LEVEL_LABELS, steps=STEPS), 400
     report = weekly_report(area, monday)
     if fmt is None:
-        return render_template("reports/weekly.html", area=area, form=form, report=report,
+        return render_template("reports/weekly.html", area=area, form=form, report=report, variants=VARIANTS,
+                               figure_links=True,
                                level_labels=LEVEL_LABELS, steps=STEPS, current_week=monday == monday_of(today_wib()))
     if fmt not in ("pdf", "xlsx", "csv"):
         abort(404)
@@ -120,7 +186,7 @@ def _weekly(level: str | None, ident: int | None, fmt: str | None):
 
             letterhead = letterhead_for(db.session.get(Kecamatan, area.region.id))
         paper = "F4" if request.args.get("kertas") == "F4" else "A4"
-        content = render_pdf("pdf/weekly_report.html", paper=paper, landscape=True, report=report,
+        content = render_pdf("pdf/weekly_report.html", paper=paper, landscape=True, report=report, variants=VARIANTS,
                              letterhead=letterhead, level_labels=LEVEL_LABELS, office=_office(area), steps=STEPS,
                              printed_at=utcnow())
         return pdf_response(content, f"{name}.pdf")
