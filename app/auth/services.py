@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from ..core import audit
+from ..core.errors import DomainError
 from ..core.access import ADMIN, FACILITATOR, MANAGER, PENDAMPING, STAFF
 from ..core.scoping import KECAMATAN, KOTA, PROVINCE
 from ..core.timeutil import utcnow
@@ -30,13 +31,8 @@ LEVEL_ERROR = {
 _DUMMY_HASH = None
 
 
-class AccountError(ValueError):
-    """A rule broken; ``field`` names the form field the message belongs to."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
+class AccountError(DomainError):
+    """A rule of accounts broken (see DomainError)."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +49,7 @@ class Wilayah:
         level, _, ident = (value or "").partition(":")
         if level in (KOTA, KECAMATAN) and ident.isdigit():
             return cls(level, kota_id=int(ident)) if level == KOTA else cls(level, kecamatan_id=int(ident))
-        raise AccountError("wilayah", "Pilih wilayah kerja.")
+        raise AccountError(field="wilayah", message="Pilih wilayah kerja.")
 
     def value(self) -> str:
         if self.level == KOTA:
@@ -82,16 +78,16 @@ def wilayah_of(user: User) -> Wilayah:
 
 def _apply_scope(user: User, role: str, wilayah: Wilayah) -> None:
     if role not in ALLOWED_LEVELS:
-        raise AccountError("role", "Peran tidak dikenal.")
+        raise AccountError(field="role", message="Peran tidak dikenal.")
     if wilayah.level not in ALLOWED_LEVELS[role]:
-        raise AccountError("wilayah", LEVEL_ERROR[role])
+        raise AccountError(field="wilayah", message=LEVEL_ERROR[role])
     if wilayah.level == KOTA and db.session.get(Kota, wilayah.kota_id) is None:
-        raise AccountError("wilayah", "Kota tidak dikenal.")
+        raise AccountError(field="wilayah", message="Kota tidak dikenal.")
     kota_id = wilayah.kota_id
     if wilayah.level == KECAMATAN:
         kec = db.session.get(Kecamatan, wilayah.kecamatan_id)
         if kec is None:
-            raise AccountError("wilayah", "Kecamatan tidak dikenal.")
+            raise AccountError(field="wilayah", message="Kecamatan tidak dikenal.")
         kota_id = kec.kota_id
     user.role = role
     user.scope_level = wilayah.level
@@ -117,7 +113,7 @@ def create_user(username: str, full_name: str, role: str, wilayah: Wilayah,
     """Create a user; returns it with the password (generated when not given)."""
     username = username.strip().lower()
     if username_taken(username):
-        raise AccountError("username", "Nama pengguna ini sudah dipakai.")
+        raise AccountError(field="username", message="Nama pengguna ini sudah dipakai.")
     password = password or generate_password()
     user = User(username=username, full_name=full_name.strip())
     _apply_scope(user, role, wilayah)
@@ -133,7 +129,7 @@ def create_user(username: str, full_name: str, role: str, wilayah: Wilayah,
 
 def update_user(user: User, full_name: str, role: str, wilayah: Wilayah, acting: User) -> dict:
     if user.id == acting.id and role != user.role:
-        raise AccountError("role", "Anda tidak dapat mengubah peran akun Anda sendiri.")
+        raise AccountError(field="role", message="Anda tidak dapat mengubah peran akun Anda sendiri.")
     before = audit.snapshot(user)
     user.full_name = full_name.strip()
     _apply_scope(user, role, wilayah)
@@ -147,7 +143,7 @@ def update_user(user: User, full_name: str, role: str, wilayah: Wilayah, acting:
 
 def set_active(user: User, active: bool, acting: User) -> None:
     if user.id == acting.id and not active:
-        raise AccountError("active", "Anda tidak dapat menonaktifkan akun Anda sendiri.")
+        raise AccountError(field="active", message="Anda tidak dapat menonaktifkan akun Anda sendiri.")
     if user.active == active:
         return
     before = audit.snapshot(user)
@@ -168,9 +164,9 @@ def reset_password(user: User) -> str:
 
 def change_password(user: User, current: str, new: str) -> None:
     if not user.check_password(current):
-        raise AccountError("current", "Kata sandi sekarang salah.")
+        raise AccountError(field="current", message="Kata sandi sekarang salah.")
     if current == new:
-        raise AccountError("new", "Kata sandi baru harus berbeda dari yang sekarang.")
+        raise AccountError(field="new", message="Kata sandi baru harus berbeda dari yang sekarang.")
     user.set_password(new)
     user.must_change_password = False
     audit.record("user.change_password", user, changes={"password_hash": {"before": "•••", "after": "•••"}},

@@ -4,7 +4,7 @@ from sqlalchemy import func, or_, select
 
 from ..core import audit
 from ..core.access import ADMIN, roles_required
-from ..core.forms import add_error
+from ..core.forms import show_error
 from ..core.htmx import render
 from ..core.once import forget_answer
 from ..core.pagination import paginate
@@ -100,7 +100,7 @@ def change_own_password():
         try:
             change_password(current_user, form.current.data, form.new.data)
         except AccountError as err:
-            getattr(form, err.field).errors.append(err.message)
+            show_error(err, form)
         else:
             db.session.commit()
             renew_session(current_user)  # other sessions ended with the old token; this one gets a new id
@@ -150,7 +150,7 @@ def user_new():
                                          Wilayah.parse(form.wilayah.data), password=form.password.data or None)
         except AccountError as err:
             db.session.rollback()
-            add_error(form, err.field, err.message)
+            show_error(err, form)
         else:
             db.session.commit()
             forget_answer()
@@ -173,7 +173,7 @@ def user_edit(user_id: int):
         except AccountError as err:
             db.session.rollback()
             user = get_or_404(User, user_id)
-            add_error(form, err.field, err.message)
+            show_error(err, form)
         else:
             db.session.commit()
             flash("Perubahan disimpan." if changes else "Tidak ada perubahan.", "success")
@@ -198,7 +198,7 @@ def user_status(user_id: int):
     try:
         set_active(user, activate, acting=current_user)
     except AccountError as err:
-        flash(err.message, "error")
+        show_error(err)
     else:
         db.session.commit()
         flash(f"Akun {user.username} {'diaktifkan' if activate else 'dinonaktifkan'}.", "success")

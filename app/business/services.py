@@ -6,6 +6,7 @@ from babel.dates import format_date
 from sqlalchemy import select
 
 from ..core import audit
+from ..core.errors import DomainError
 from ..core.db import lock_row
 from ..core.timeutil import today_wib
 from ..extensions import db
@@ -17,11 +18,8 @@ from .models import CAPITAL_STATUSES, CapitalApplication, FinancialReport
 MAX_AMOUNT = 10**13
 
 
-class BusinessError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class BusinessError(DomainError):
+    """A rule of this domain broken (see DomainError)."""
 
 
 def parse_rupiah(raw: str | None, field: str, label: str) -> int:

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from ..core.access import ADMIN, PENDAMPING, STAFF, roles_required
 from ..core.converters import parse_id
-from ..core.forms import add_error
+from ..core.forms import show_error
 from ..core.scoping import get_or_404
 from ..core.timeutil import parse_date
 from ..extensions import db
@@ -50,7 +50,7 @@ def reports(participant_id: int):
         except BusinessError as err:
             db.session.rollback()
             participant = get_or_404(Participant, participant_id)
-            add_error(form, err.field, err.message)
+            show_error(err, form)
         else:
             db.session.commit()
             flash("Laporan keuangan disimpan.", "success")
@@ -73,7 +73,7 @@ def capital(participant_id: int):
         except BusinessError as err:
             db.session.rollback()
             participant = get_or_404(Participant, participant_id)
-            add_error(form, err.field, err.message)
+            show_error(err, form)
         else:
             db.session.commit()
             flash("Rujukan permodalan dicatat.", "success")
@@ -93,7 +93,7 @@ def capital_status(application_id: int):
         set_capital_status(application, request.form.get("status", ""), on)
     except BusinessError as err:
         db.session.rollback()
-        flash(err.message, "error")
+        show_error(err)
     else:
         db.session.commit()
         flash(f"Status permodalan: {application.status_label}.", "success")

@@ -17,6 +17,29 @@ MESSAGES = {
 }
 
 
+class DomainError(ValueError):
+    """A rule of the program broken, the one error type every domain raises (subclassed per domain).
+
+    ``message`` is Indonesian and shown as is; ``field`` names the form field it belongs to (None:
+    the form as a whole); ``errors`` lists (field, message) when several fields are wrong at once;
+    ``code`` names the refusals a view answers differently (e.g. 403). A view shows it with
+    :func:`app.core.forms.show_error`, next to its field or as a flash message.
+    """
+
+    def __init__(self, message: str, field: str | None = None, code: str | None = None,
+                 errors: list[tuple[str | None, str]] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.code = code
+        self.errors = errors or [(field, message)]
+
+    @classmethod
+    def of(cls, errors: list[tuple[str | None, str]]) -> "DomainError":
+        """Several fields wrong at once: the first message is the error's own."""
+        return cls(errors[0][1], errors[0][0], errors=errors)
+
+
 def error_page(code: int, detail: str | None = None):
     """The Indonesian error page for ``code``, with ``detail`` instead of the usual message."""
     title, message = MESSAGES.get(code, MESSAGES[500])

@@ -31,11 +31,18 @@ def add_error(form, field_name: str | None, message: str) -> None:
     """Show ``message`` next to the named field, or as a flash message when the form has no such field."""
     from flask import flash
 
-    field = getattr(form, field_name, None) if field_name else None
+    field = getattr(form, field_name, None) if (field_name and form is not None) else None
     if field is None:
         flash(message, "error")
     else:
         field.errors = list(field.errors) + [message]
+
+
+def show_error(err, form=None, default_field: str | None = None) -> None:
+    """The one way a view shows a :class:`~app.core.errors.DomainError`: each message next to its
+    field on ``form`` (or on ``default_field`` when it names none), else as a flash message."""
+    for field_name, message in err.errors:
+        add_error(form, field_name or default_field, message)
 
 
 class WholeNumberField(IntegerField):

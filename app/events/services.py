@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from ..core import audit
+from ..core.errors import DomainError
 from ..core.db import lock_row
 from ..core.access import ADMIN, MANAGER, STAFF
 from ..core.formatting import tanggal
@@ -21,16 +22,8 @@ from ..participants.services import (StepOrderError, check_step_order, missing_s
 from .models import KINDS, REACHES, Event, EventQuota, Signup
 
 
-class EventError(ValueError):
-    """A rule broken; ``errors`` lists (field, message) when several fields are wrong; ``code`` names the
-    refusals a view answers differently (NOT_ORGANISER: 403)."""
-
-    def __init__(self, message: str, field: str | None = None, errors: list | None = None, code: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.errors = errors or [(field, message)]
-        self.code = code
+class EventError(DomainError):
+    """A rule of events broken; ``code`` NOT_ORGANISER is answered 403 (see DomainError)."""
 
 
 # Who organises events: a kecamatan desk, or a Sudin/Dinas manager for a larger event.
@@ -68,7 +61,7 @@ def create_event(kind, name, kecamatan, venue, starts_on, ends_on, booths, opens
     elif starts_on and closes > starts_on:
         errors.append(("signup_closes", "Pendaftaran harus ditutup paling lambat pada hari acara."))
     if errors:
-        raise EventError(errors[0][1], errors[0][0], errors)
+        raise EventError.of(errors)
     event = Event(kind=kind, name=name.strip(), kecamatan_id=kecamatan.id, venue=venue.strip(), starts_on=starts_on,
                   ends_on=ends_on, booths=booths, signup_opens=opens, signup_closes=closes,
                   fair_order=fair_order, reach=reach, kota_id=kecamatan.kota_id, created_by_id=getattr(user, "id", None))
@@ -330,7 +323,7 @@ def update_event(event: Event, name: str, venue: str, starts_on, ends_on, booths
     elif booths < top_booth:
         errors.append(("booths", f"Stan nomor {top_booth} sudah terisi; pindahkan dulu pesertanya ke stan yang lebih kecil."))
     if errors:
-        raise EventError(errors[0][1], errors[0][0], errors)
+        raise EventError.of(errors)
     before = audit.snapshot(event)
     event.name, event.venue, event.starts_on, event.ends_on = name.strip(), venue.strip(), starts_on, ends_on
     event.booths, event.signup_opens, event.signup_closes = booths, opens, closes

@@ -6,7 +6,7 @@ from sqlalchemy.orm import joinedload
 from ..core.access import ADMIN, MANAGER, STAFF, roles_required
 from ..core.converters import parse_id, parse_ids
 from ..core.errors import error_page
-from ..core.forms import add_error
+from ..core.forms import add_error, show_error
 from ..core.htmx import render
 from ..core.pagination import paginate
 from ..core.pdf import pdf_response, render_pdf
@@ -193,7 +193,7 @@ def cancel_signup(signup_id: int):
         except EventError as err:
             db.session.rollback()
             signup_ = get_or_404(Signup, signup_id)
-            add_error(form, err.field, err.message)
+            show_error(err, form)
         else:
             db.session.commit()
             flash(f"Pendaftaran {signup_.participant.name} dibatalkan.", "success")
@@ -218,7 +218,7 @@ def attended(signup_id: int):
         db.session.rollback()
         if err.code == NOT_ORGANISER:
             _forbidden(err)
-        flash(err.message, "error")
+        show_error(err)
     else:
         db.session.commit()
     return redirect(url_for("events.detail", event_id=signup_.event_id))
@@ -307,7 +307,7 @@ def move_signup(signup_id: int):
         move(signup_, -1 if request.form.get("arah") == "naik" else 1, request.form.get("reason", "")[:300])
     except EventError as err:
         db.session.rollback()
-        flash(err.message, "error")
+        show_error(err)
     else:
         db.session.commit()
         flash(f"Urutan {signup_.participant.name} di daftar tunggu diubah.", "success")
@@ -392,7 +392,7 @@ def signup_from_participant(participant_id: int):
         with db.session.begin_nested():
             result = sign_up(event.id, participant, current_user)
     except EventError as err:
-        flash(err.message, "error")
+        show_error(err)
     else:
         flash(f"{participant.name}: " + (f"stan {result.booth} di {event.name}." if result.booth
                                          else f"daftar tunggu {event.name}."), "success")
@@ -413,8 +413,7 @@ def edit(event_id: int):
         except EventError as err:
             db.session.rollback()
             event = get_or_404(Event, event_id)
-            for field, message in err.errors:
-                add_error(form, field, message)
+            show_error(err, form)
         else:
             db.session.commit()
             flash("Perubahan acara disimpan." if changes else "Tidak ada perubahan.", "success")
@@ -433,7 +432,7 @@ def set_booth(signup_id: int):
         assign_booth(signup_, int(raw) if raw.isdigit() else None)
     except EventError as err:
         db.session.rollback()
-        flash(err.message, "error")
+        show_error(err)
     else:
         db.session.commit()
         flash(f"{signup_.participant.name} di stan {signup_.booth}.", "success")

@@ -8,6 +8,7 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..core import audit
+from ..core.errors import DomainError
 from ..core.db import lock_row
 from ..core.idnumbers import check_nib
 from ..core.sequences import next_values
@@ -23,11 +24,8 @@ ROMAN = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
-class LicensingError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class LicensingError(DomainError):
+    """A rule of this domain broken (see DomainError)."""
 
 
 def roman_month(month: int) -> str:

@@ -10,7 +10,7 @@ from ..core.access import ADMIN, MANAGER, STAFF, roles_required
 from ..core.converters import parse_id, parse_ids
 from ..core.db import reads_from_now
 from ..core.formatting import tanggal
-from ..core.forms import add_error
+from ..core.forms import show_error
 from ..core.pagination import paginate
 from ..core.pdf import PAPERS, pdf_response, qr_svg, render_pdf
 from ..core.scoping import current_scope, get_or_404, scoped
@@ -47,7 +47,7 @@ def license_new(participant_id: int):
         except LicensingError as err:
             db.session.rollback()
             participant = get_or_404(Participant, participant_id)
-            add_error(form, err.field, err.message)
+            show_error(err, form)
         else:
             db.session.commit()
             flash("Izin usaha dicatat. P4 Perizinan tercapai.", "success")
@@ -72,7 +72,7 @@ def letter_new(participant_id: int):
                 letter = request_letter(participant, signer, current_user)
             except LicensingError as err:
                 db.session.rollback()
-                add_error(form, err.field, err.message)
+                show_error(err, form)
             else:
                 db.session.commit()
                 return redirect(url_for("licensing.letter_pdf", letter_id=letter.id))
@@ -143,7 +143,7 @@ def letter_cancel(letter_id: int):
         except LicensingError as err:
             db.session.rollback()
             letter = get_or_404(SkuLetter, letter_id)
-            add_error(form, err.field, err.message)
+            show_error(err, form)
         else:
             db.session.commit()
             flash(f"Surat {letter.number} dibatalkan.", "success")

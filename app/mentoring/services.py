@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from ..auth.models import User
 from ..core import audit
+from ..core.errors import DomainError
 from ..core.access import PENDAMPING
 from ..core.timeutil import today_wib
 from ..extensions import db
@@ -13,11 +14,8 @@ from ..participants.services import StepOrderError, check_step_order, record_ste
 from .models import Visit
 
 
-class MentoringError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class MentoringError(DomainError):
+    """A rule of this domain broken (see DomainError)."""
 
 
 def pendamping_choices(kecamatan_id: int) -> list[tuple[int, str]]:

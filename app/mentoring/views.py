@@ -5,7 +5,7 @@ from sqlalchemy.orm import joinedload
 
 from ..core.access import ADMIN, PENDAMPING, STAFF, roles_required
 from ..core.converters import parse_id, parse_ids
-from ..core.forms import add_error
+from ..core.forms import show_error
 from ..core.pagination import paginate
 from ..core.scoping import current_scope, get_or_404, scoped
 from ..core.timeutil import today_wib
@@ -37,7 +37,7 @@ def assign_page():
                 changed = assign(list(participants), pendamping)
             except MentoringError as err:
                 db.session.rollback()
-                flash(err.message, "error")
+                show_error(err)
             else:
                 db.session.commit()
                 flash(f"Pendamping ditetapkan untuk {changed} peserta." if pendamping
@@ -92,7 +92,7 @@ def visit(participant_id: int):
         except MentoringError as err:
             db.session.rollback()
             participant = get_or_404(Participant, participant_id)
-            add_error(form, err.field, err.message)
+            show_error(err, form)
         else:
             db.session.commit()
             flash("Kunjungan dicatat.", "success")
@@ -112,7 +112,7 @@ def assign_one(participant_id: int):
         assign([participant], parse_id(value))
     except MentoringError as err:
         db.session.rollback()
-        flash(err.message, "error")
+        show_error(err)
     else:
         db.session.commit()
         flash("Pendamping disimpan.", "success")

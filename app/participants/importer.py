@@ -23,6 +23,7 @@ from flask import current_app
 from sqlalchemy import insert, select
 
 from ..core.audit import AuditLog
+from ..core.errors import DomainError
 from ..core.formatting import angka
 from ..core.timeutil import today_wib, utcnow
 from ..extensions import db
@@ -87,7 +88,7 @@ TEMPLATE_EXAMPLE = ["3171011708859901", "Contoh Nama", "0812-3456-7890", "17-08-
                     "Datang langsung", "", "", ""]
 
 
-class ImportFileError(ValueError):
+class ImportFileError(DomainError):
     pass
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from ..core import audit
+from ..core.errors import DomainError
 from ..core.db import lock_row
 from ..core.idnumbers import NikInfo, check_nik, normalize_phone, phone_error
 from ..core.scoping import Scope
@@ -313,7 +314,7 @@ def assign_reg_numbers(participants: list[Participant], kecamatan: Kecamatan,
 # One rule for every door: recording a step, and the doors that lead to one (event sign-up and
 # waiting-list promotion lead to P5, course enrolment to P2). Views and services call these only.
 
-class StepOrderError(ValueError):
+class StepOrderError(DomainError):
     """A step asked for before the ones before it, in mode berurutan; ``missing`` lists them."""
 
     def __init__(self, message: str, missing: list[int] | None = None):
@@ -321,7 +322,7 @@ class StepOrderError(ValueError):
         self.missing = missing or []
 
 
-class StepDateError(ValueError):
+class StepDateError(DomainError):
     """A step (or licence) dated before the participant's registration (P1)."""
 
 

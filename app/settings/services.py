@@ -4,6 +4,7 @@ import io
 from sqlalchemy import select
 
 from ..core import audit
+from ..core.errors import DomainError
 from ..core.access import ADMIN, STAFF
 from ..extensions import db
 from ..regions.models import Kecamatan
@@ -60,7 +61,7 @@ def letterhead_for(kecamatan: Kecamatan) -> Letterhead:
     return found or default_letterhead(kecamatan)
 
 
-class LogoError(ValueError):
+class LogoError(DomainError):
     pass
 
 

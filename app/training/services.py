@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from ..auth.models import User
 from ..core import audit
+from ..core.errors import DomainError
 from ..core.db import lock_row
 from ..core.scoping import scoped
 from ..core.access import ADMIN, FACILITATOR, STAFF
@@ -25,11 +26,8 @@ from .models import ABSENT, ATTENDED, STATUS_LABELS, Attendance, Certificate, Co
 CERT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
-class TrainingError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class TrainingError(DomainError):
+    """A rule of this domain broken (see DomainError)."""
 
 
 @dataclass

@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from ..core.access import ADMIN, FACILITATOR, MANAGER, STAFF, roles_required
+from ..core.forms import show_error
 from ..core.converters import parse_id, parse_ids
 from ..core.htmx import render
 from ..core.pagination import paginate
@@ -88,7 +89,7 @@ def new():
                                        form.min_meetings.data, inputs, current_user)
             except TrainingError as err:
                 db.session.rollback()
-                getattr(form, err.field or "title").errors = list(getattr(form, err.field or "title").errors) + [err.message]
+                show_error(err, form, "title")
             else:
                 db.session.commit()
                 flash("Pelatihan dibuat. Tambahkan peserta.", "success")
@@ -131,7 +132,7 @@ def course_rule(course_id: int):
             changes = update_rule(course, facilitator, form.min_meetings.data)
         except TrainingError as err:
             db.session.rollback()
-            flash(err.message, "error")
+            show_error(err)
         else:
             db.session.commit()
             flash("Aturan pelatihan disimpan." if changes else "Tidak ada perubahan.", "success")

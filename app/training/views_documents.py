@@ -5,6 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..core import audit
+from ..core.forms import show_error
 from ..core.access import ADMIN, MANAGER, STAFF, roles_required
 from ..core.pagination import paginate
 from ..core.pdf import PAPERS, pdf_response, qr_svg, render_pdf
@@ -84,7 +85,7 @@ def certificate_issue(enrollment_id: int):
         (certificate,) = issue_certificates(enrollment.course, [enrollment], current_user)
     except TrainingError as err:
         db.session.rollback()
-        flash(err.message, "error")
+        show_error(err)
         return redirect(back)
     db.session.commit()
     flash(f"Sertifikat {certificate.number} untuk {enrollment.participant.name} sudah terbit dan dapat dicetak.",
