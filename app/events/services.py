@@ -9,16 +9,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from ..core import audit
+from ..core.checkin import ALREADY, BLOCKED, INVALID, NOT_CONFIRMED, OK, REFUSED, UNKNOWN, Outcome
 from ..core.errors import DomainError
 from ..core.db import lock_row
 from ..core.access import ADMIN, MANAGER, STAFF
 from ..core.formatting import tanggal
-from ..core.scoping import Scope
+from ..core.scoping import Scope, scoped
 from ..core.timeutil import today_wib, utcnow
 from ..extensions import db
 from ..participants.models import Participant
-from ..participants.services import (StepOrderError, check_step_order, missing_steps_for, missing_steps_phrase,
-                                     record_step, registration_date, remove_step)
+from ..participants.services import (StepOrderError, check_step_order, checkin_key, missing_steps_for,
+                                     missing_steps_phrase, record_step, registration_date, remove_step)
 from .models import KINDS, REACHES, Event, EventQuota, Signup
 
 
@@ -217,6 +218,38 @@ def attendance_refusal(event: Event, by: Scope, today: date | None = None) -> Ev
         return EventError(f"Kehadiran baru dapat dicatat mulai hari pertama acara, "
                           f"{tanggal(event.starts_on, weekday=True)}.", code=TOO_EARLY)
     return None
+
+
+def attendance_outcome(signup: Signup, attended: bool, by: Scope) -> Outcome:
+    """One mark on an event's attendance list (a tap), as a check-in outcome (see core.checkin)."""
+    try:
+        set_attended(signup, attended, by)
+    except EventError as err:
+        return Outcome(REFUSED if err.code else BLOCKED, signup=signup, participant=signup.participant,
+                       message=err.message, code=err.code)
+    return Outcome(OK, signup=signup, participant=signup.participant)
+
+
+def check_in(event: Event, typed: str, by: Scope) -> Outcome:
+    """Hadir at the venue by a card's QR code or a typed registration number / NIK."""
+    refusal = attendance_refusal(event, by)
+    if refusal is not None:
+        return Outcome(REFUSED, number=typed, message=refusal.message, code=refusal.code)
+    key = checkin_key(typed)
+    if key is None:
+        return Outcome(INVALID, number=typed)
+    number = key.value if key.kind == "reg_number" else typed
+    signup = db.session.scalars(scoped(select(Signup), Signup, by).join(Participant).where(
+        Signup.event_id == event.id, key.clause())).first()
+    if signup is None:
+        return Outcome(UNKNOWN, number=number)
+    if signup.status != "confirmed":
+        return Outcome(NOT_CONFIRMED, number=number, signup=signup, participant=signup.participant)
+    if signup.attended:
+        return Outcome(ALREADY, number=number, signup=signup, participant=signup.participant)
+    outcome = attendance_outcome(signup, True, by)
+    outcome.number = number
+    return outcome
 
 
 def set_attended(signup: Signup, attended: bool, by: Scope, today: date | None = None) -> None:

@@ -20,7 +20,8 @@ from ..settings.services import letterhead_for
 from . import bp
 from .forms import CancelForm, EventForm
 from .models import Event, Signup
-from .services import EventError, assign_booth, cancel, counts, create_event, eligible, move, update_event, set_attended, sign_up, waiting_line
+from .services import (EventError, assign_booth, attendance_outcome, cancel, check_in, counts, create_event, eligible, move,
+                       sign_up, update_event, waiting_line)
 from .services import MARKET_STEP, NOT_ORGANISER, attendance_refusal, step_blocks
 
 VIEW = (ADMIN, MANAGER, STAFF)
@@ -105,8 +106,8 @@ def _detail_context(event: Event) -> dict:
             "blocked_waiting": [s for _, s in waiting if s.id in blocks]}
 
 
-def _forbidden(err: EventError):
-    """Stop with 403 and the rule's own Indonesian message on the error page."""
+def _forbidden(err):
+    """Stop with 403 and the rule's own Indonesian message on the error page (an EventError or an Outcome)."""
     abort(make_response(*error_page(403, err.message)))
 
 
@@ -212,15 +213,14 @@ def cancel_signup(signup_id: int):
 @roles_required(*DESK)
 def attended(signup_id: int):
     signup_ = get_or_404(Signup, signup_id)
-    try:
-        set_attended(signup_, request.form.get("hadir") == "1", current_scope())
-    except EventError as err:
-        db.session.rollback()
-        if err.code == NOT_ORGANISER:
-            _forbidden(err)
-        show_error(err)
-    else:
+    outcome = attendance_outcome(signup_, request.form.get("hadir") == "1", current_scope())
+    if outcome.accepted:
         db.session.commit()
+    else:
+        db.session.rollback()
+        if outcome.code == NOT_ORGANISER:
+            _forbidden(outcome)
+        flash(outcome.message, "error")
     return redirect(url_for("events.detail", event_id=signup_.event_id))
 
 
@@ -318,39 +318,18 @@ def move_signup(signup_id: int):
 @roles_required(*DESK)
 def checkin(event_id: int):
     """At the venue: scan the card's QR code (or type the number) to mark a confirmed participant present."""
-    from ..participants.services import checkin_key
-
     event = get_or_404(Event, event_id)
     refusal = _attendance_or_403(event)
     result = None
-    if request.method == "POST" and refusal is not None:
-        result = {"kind": "refused", "message": refusal.message}
-    elif request.method == "POST":
-        typed = (request.form.get("reg_number") or "").strip()[:40]
-        key = checkin_key(typed)
-        number = key.value if key and key.kind == "reg_number" else typed
-        signup_ = db.session.scalars(scoped(select(Signup), Signup).join(Participant).where(
-            Signup.event_id == event.id, key.clause())).first() if key else None
-        if key is None:
-            result = {"kind": "invalid", "number": typed}
-        elif signup_ is None:
-            result = {"kind": "unknown", "number": number}
-        elif signup_.status != "confirmed":
-            result = {"kind": "not_confirmed", "s": signup_}
-        elif signup_.attended:
-            result = {"kind": "already", "s": signup_}
+    if request.method == "POST":
+        result = check_in(event, (request.form.get("reg_number") or "").strip()[:40], current_scope())
+        if result.accepted:
+            db.session.commit()
         else:
-            try:
-                set_attended(signup_, True, current_scope())
-            except EventError as err:
-                db.session.rollback()
-                result = {"kind": "blocked", "s": signup_, "message": err.message}
-            else:
-                db.session.commit()
-                result = {"kind": "ok", "s": signup_}
+            db.session.rollback()
     present = db.session.scalar(select(func.count()).select_from(Signup).where(
         Signup.event_id == event.id, Signup.status == "confirmed", Signup.attended.is_(True)))
-    status = 422 if result and result["kind"] not in ("ok", "already") else 200
+    status = 422 if result and not result.accepted else 200
     return render("events/checkin.html", "events/_checkin_result.html", event=event, result=result,
                   present=present, counts=counts(event.id), refusal=refusal), status
 
@@ -468,13 +447,12 @@ def roster_mark(event_id: int, signup_id: int):
     if signup_.event_id != event.id:
         error = "Peserta ini tidak terdaftar di acara ini."
     else:
-        try:
-            set_attended(signup_, request.form.get("hadir") == "1", current_scope())
-        except EventError as err:
-            db.session.rollback()
-            error = err.message
-        else:
+        outcome = attendance_outcome(signup_, request.form.get("hadir") == "1", current_scope())
+        if outcome.accepted:
             db.session.commit()
+        else:
+            db.session.rollback()
+        error = outcome.message
     if not wants_fragment():
         if error:
             flash(error, "error")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from ..auth.models import User
 from ..core import audit
+from ..core.checkin import ALREADY, BLOCKED, FULL, INVALID, NOT_ENROLLED, OK, UNKNOWN, Outcome
 from ..core.errors import DomainError
 from ..core.db import lock_row
 from ..core.scoping import scoped
@@ -19,7 +20,7 @@ from ..core.sequences import next_values
 from ..core.timeutil import today_wib, utcnow
 from ..extensions import db
 from ..participants.models import Participant, ParticipantStep
-from ..participants.services import StepOrderError, check_step_order, record_step, step_date_error
+from ..participants.services import StepOrderError, check_step_order, checkin_key, record_step, step_date_error
 from ..regions.models import Kecamatan
 from .models import ABSENT, ATTENDED, STATUS_LABELS, Attendance, Certificate, Course, Enrollment, Meeting
 
@@ -188,6 +189,47 @@ def may_mark(meeting: Meeting, user) -> str | None:
     if meeting.date > today_wib():
         return "Pertemuan ini belum berlangsung; kehadiran dapat ditandai pada harinya."
     return None
+
+
+def mark_outcome(meeting: Meeting, enrollment: Enrollment, status: str, user) -> Outcome:
+    """One mark on a meeting's roster (a tap), as a check-in outcome (see core.checkin)."""
+    try:
+        mark(meeting, enrollment, status, user)
+    except TrainingError as err:
+        return Outcome(BLOCKED, participant=enrollment.participant, message=err.message)
+    return Outcome(OK, participant=enrollment.participant, status=status)
+
+
+def check_in(meeting: Meeting, typed: str, user, enrol_now: bool = False) -> Outcome:
+    """Hadir by a card's QR code or a typed registration number / NIK; with ``enrol_now`` a
+    participant of the organising kecamatan not yet on the course is enrolled on the spot."""
+    key = checkin_key(typed)
+    if key is None:
+        return Outcome(INVALID, number=typed)
+    # The number as printed (or the NIK as typed): the "enrol now" form posts it back.
+    number = key.value if key.kind == "reg_number" else typed
+    participant = db.session.scalars(select(Participant).where(
+        key.clause(), Participant.of_kecamatan([meeting.course.kecamatan_id]))).first()
+    if participant is None:
+        return Outcome(UNKNOWN, number=number)
+    number = participant.reg_number or number
+    enrollment = db.session.scalars(select(Enrollment).where(Enrollment.course_id == meeting.course_id,
+                                                             Enrollment.participant_id == participant.id)).first()
+    if enrollment is None:
+        if not enrol_now:
+            seats = meeting.course.capacity - len(meeting.course.enrollments)
+            return Outcome(NOT_ENROLLED, number=number, participant=participant, seats=seats)
+        added, problems = enroll(meeting.course, [participant], user)
+        if not added:
+            return Outcome(FULL, number=number, participant=participant, message=" ".join(problems))
+        enrollment = added[0]
+    existing = db.session.scalars(select(Attendance.status).where(Attendance.meeting_id == meeting.id,
+                                                                  Attendance.enrollment_id == enrollment.id)).first()
+    if existing in ATTENDED:
+        return Outcome(ALREADY, number=number, participant=participant, status=existing)
+    outcome = mark_outcome(meeting, enrollment, "hadir", user)
+    outcome.number = number
+    return outcome
 
 
 def mark(meeting: Meeting, enrollment: Enrollment, status: str, user) -> Attendance:

@@ -5,14 +5,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..core.access import ADMIN, FACILITATOR, STAFF, roles_required
+from ..core.checkin import BLOCKED, FULL, INVALID, UNKNOWN
 from ..core.htmx import render, wants_fragment
 from ..core.scoping import get_or_404
 from ..extensions import db
 from ..participants.models import Participant
-from ..participants.services import checkin_key
 from . import bp
-from .models import ATTENDED, STATUS_LABELS, Attendance, Enrollment, Meeting
-from .services import TrainingError, close_meeting, enroll, mark, may_mark, reopen_meeting
+from .models import STATUS_LABELS, Attendance, Enrollment, Meeting
+from .services import check_in, close_meeting, mark_outcome, may_mark, reopen_meeting
 
 MARK_ROLES = (ADMIN, STAFF, FACILITATOR)
 
@@ -57,15 +57,12 @@ def roster(meeting_id: int):
 def mark_one(meeting_id: int, enrollment_id: int):
     meeting = get_or_404(Meeting, meeting_id)
     enrollment = get_or_404(Enrollment, enrollment_id)
-    status = request.form.get("status", "")
-    error = None
-    try:
-        mark(meeting, enrollment, status, current_user)
-    except TrainingError as err:
-        db.session.rollback()
-        error = err.message
-    else:
+    outcome = mark_outcome(meeting, enrollment, request.form.get("status", ""), current_user)
+    if outcome.accepted:
         db.session.commit()
+    else:
+        db.session.rollback()
+    error = outcome.message
     if not wants_fragment():
         if error:
             flash(error, "error")
@@ -105,45 +102,13 @@ def checkin(meeting_id: int):
     meeting = get_or_404(Meeting, meeting_id)
     result = None
     if request.method == "POST":
-        result = _checkin(meeting, (request.form.get("reg_number") or "").strip()[:40],
+        result = check_in(meeting, (request.form.get("reg_number") or "").strip()[:40], current_user,
                           enrol_now=request.form.get("enrol") == "1")
+        if result.accepted:
+            db.session.commit()
+        else:
+            db.session.rollback()
     rows = roster_rows(meeting)
-    status = 422 if result and result["kind"] in ("invalid", "unknown", "blocked", "full") else 200
+    status = 422 if result and result.kind in (INVALID, UNKNOWN, BLOCKED, FULL) else 200
     return render("training/checkin.html", "training/_checkin_result.html", meeting=meeting, result=result,
                   counts=counts(rows)), status
-
-
-def _checkin(meeting: Meeting, typed: str, enrol_now: bool) -> dict:
-    key = checkin_key(typed)
-    if key is None:
-        return {"kind": "invalid", "number": typed}
-    # The number as printed (or the NIK as typed): the roster's "enrol now" form posts it back.
-    number = key.value if key.kind == "reg_number" else typed
-    participant = db.session.scalars(select(Participant).where(
-        key.clause(), Participant.of_kecamatan([meeting.course.kecamatan_id]))).first()
-    if participant is None:
-        return {"kind": "unknown", "number": number}
-    number = participant.reg_number or number
-    enrollment = db.session.scalars(select(Enrollment).where(Enrollment.course_id == meeting.course_id,
-                                                             Enrollment.participant_id == participant.id)).first()
-    if enrollment is None:
-        if not enrol_now:
-            seats = meeting.course.capacity - len(meeting.course.enrollments)
-            return {"kind": "not_enrolled", "p": participant, "number": number, "seats": seats}
-        added, problems = enroll(meeting.course, [participant], current_user)
-        if not added:
-            db.session.rollback()
-            return {"kind": "full", "p": participant, "number": number, "message": " ".join(problems)}
-        enrollment = added[0]
-    existing = db.session.scalars(select(Attendance).where(Attendance.meeting_id == meeting.id,
-                                                           Attendance.enrollment_id == enrollment.id)).first()
-    if existing is not None and existing.status in ATTENDED:
-        db.session.commit()
-        return {"kind": "already", "p": participant, "status": existing.status, "number": number}
-    try:
-        mark(meeting, enrollment, "hadir", current_user)
-    except TrainingError as err:
-        db.session.rollback()
-        return {"kind": "blocked", "p": participant, "number": number, "message": err.message}
-    db.session.commit()
-    return {"kind": "ok", "p": participant, "number": number}
