@@ -73,7 +73,7 @@ def register_blueprints(app: Flask) -> None:
     from .settings import bp as settings_bp
     from .reports import bp as reports_bp
     from .core import audit, once, sequences  # noqa: F401  (model registration)
-    from .core.views_audit import bp as audit_bp
+    from .audit import bp as audit_bp
 
     for bp in (main.bp, regions_bp, auth_bp, settings_bp, participants_bp, training_bp, mentoring_bp, licensing_bp,
                events_bp, business_bp, reports_bp, audit_bp, demo_bp):

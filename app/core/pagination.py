@@ -36,7 +36,7 @@ class Page:
         return min(self.total, self.number * self.size)
 
 
-def paginate(stmt: Select, number, size: int | None = None, scalars: bool = True) -> Page:
+def paginate(stmt: Select, number, size: int | None = None) -> Page:
     size = size or current_app.config["PAGE_SIZE"]
     try:
         number = max(1, int(number))
@@ -46,5 +46,5 @@ def paginate(stmt: Select, number, size: int | None = None, scalars: bool = True
     pages = max(1, ceil(total / size))
     number = min(number, pages)
     query = stmt.limit(size).offset((number - 1) * size)
-    items = list(db.session.scalars(query)) if scalars else list(db.session.execute(query))
+    items = list(db.session.scalars(query))
     return Page(items=items, number=number, size=size, total=total)

@@ -31,6 +31,3 @@ def next_values(name: str, count: int = 1) -> range:
         .values(value=SequenceCounter.value + count).returning(SequenceCounter.value)).scalar_one()
     return range(last - count + 1, last + 1)
 
-
-def next_value(name: str) -> int:
-    return next_values(name, 1)[0]

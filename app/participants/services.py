@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -20,7 +20,7 @@ from ..core.sequences import next_values
 from ..core.timeutil import today_wib, utcnow
 from ..extensions import db
 from ..regions.models import Kecamatan, Kelurahan
-from .models import DEFAULT_SECTORS, STAGES, OnlineResubmission, Participant, ParticipantStep, Sector, name_key
+from .models import STAGES, OnlineResubmission, Participant, ParticipantStep, Sector, name_key
 from .steps import STEP_BY_NUMBER
 
 MIN_AGE = 17
@@ -44,15 +44,6 @@ class RegistrationError(ValueError):
 
 def jakarta_kecamatan_prefixes() -> set[str]:
     return set(db.session.scalars(select(Kecamatan.nik_prefix)))
-
-
-def ensure_default_sectors() -> None:
-    """The seven default sectors, when the table is empty (admins edit them afterwards)."""
-    if db.session.scalar(select(func.count()).select_from(Sector)):
-        return
-    for position, (code, name) in enumerate(DEFAULT_SECTORS):
-        db.session.add(Sector(code=code, name=name, position=position))
-    db.session.flush()
 
 
 def sector_choices(include_id: int | None = None) -> dict[str, str]:

@@ -8,7 +8,6 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..auth.forms import ConfirmForm
 from ..core import audit
 from ..core.access import roles_required
-from ..core.converters import parse_id
 from ..core.htmx import render
 from ..core.once import reads_only
 from ..core.pagination import paginate
@@ -25,57 +24,9 @@ from .forms import FilterForm, MergeForm, ParticipantForm, RejectForm
 from .models import OnlineResubmission, Participant
 from .queries import participant_query, utc_start_of_day
 from .steps import SOURCE_LABELS
-from .services import (Registration, RegistrationError, all_kelurahan, close_resubmission, kelurahan_label, merge,
-                       nik_status, register, reject, sector_choices, steps_reached, timeline, update, verify)
-
-
-# --- Helpers shared with the online and import views ---------------------------------------
-
-def registration_from(form) -> Registration:
-    sector = form.sector_id.data
-    return Registration(
-        nik=form.nik.data or "", name=form.name.data or "", birth_date=form.birth_date.data,
-        gender=form.gender.data or None, phone=form.phone.data or "", email=form.email.data or "",
-        address=form.address.data or "", kelurahan=form.kelurahan.data or "",
-        business_name=form.business_name.data or "", sector_id=parse_id(sector),
-        stage=form.stage.data or "")
-
-
-def apply_errors(form, err: RegistrationError) -> None:
-    for name, message in err.errors.items():
-        field = getattr(form, name, None)
-        if field is None:
-            field = form.nik
-        field.errors = list(field.errors) + [message]
-
-
-def confirmed_flags(form) -> set[str]:
-    flags = set()
-    if form.confirm_identity.data:
-        flags.add("identity")
-    if form.confirm_duplicate.data:
-        flags.add("duplicate")
-    return flags
-
-
-def prepare_form(form, participant: Participant | None = None) -> None:
-    form.sector_id.choices = {"": "— pilih —", **sector_choices(participant.sector_id if participant else None)}
-
-
-def registering_kecamatan(form) -> Kecamatan | None:
-    """The user's own kecamatan, or the one picked by a user who covers several."""
-    scope = current_scope()
-    if scope.kecamatan_id:
-        return db.session.get(Kecamatan, scope.kecamatan_id)
-    value = form.kecamatan_id.data
-    if not value or not str(value).isdigit():
-        form.kecamatan_id.errors = list(form.kecamatan_id.errors) + ["Pilih kecamatan pendaftar."]
-        return None
-    return get_or_404(Kecamatan, value)
-
-
-def needs_kecamatan_choice() -> bool:
-    return current_scope().kecamatan_id is None
+from .walkin import apply_errors, confirmed_flags, needs_kecamatan_choice, prepare_form, registering_kecamatan, registration_from
+from .services import (RegistrationError, all_kelurahan, close_resubmission, kelurahan_label, merge, nik_status,
+                       register, reject, steps_reached, timeline, update, verify)
 
 
 # --- Walk-in desk ---------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from .forms import ImportUploadForm
 from .models import CHANNELS
 from .importer import (TARGETS, TEMPLATE_EXAMPLE, TEMPLATE_HEADERS, ImportFileError, ImportLimits, check_rows,
                        discard_upload, guess_mapping, import_rows, load_upload, read_table, save_upload)
-from .views import needs_kecamatan_choice, registering_kecamatan
+from .walkin import needs_kecamatan_choice, registering_kecamatan
 
 PREVIEW_BAD_ROWS = 500
 

@@ -10,7 +10,7 @@ from . import bp
 from .forms import OnlineForm
 from .services import (RegistrationError, all_kelurahan, find_by_nik, kelurahan_label, note_resubmission, register,
                        validate)
-from .views import apply_errors, prepare_form, registration_from
+from .walkin import apply_errors, prepare_form, registration_from
 
 
 def _online_limit() -> str:

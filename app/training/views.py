@@ -239,7 +239,7 @@ def walkin(course_id: int):
     """Register a walk-in at the venue (the desk's form and rules), then enrol them in this course."""
     from ..participants.forms import ParticipantForm
     from ..participants.services import RegistrationError, all_kelurahan, kelurahan_label, register
-    from ..participants.views import apply_errors, confirmed_flags, prepare_form, registration_from
+    from ..participants.walkin import apply_errors, confirmed_flags, prepare_form, registration_from
 
     course = get_or_404(Course, course_id)
     form = ParticipantForm()

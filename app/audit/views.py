@@ -1,20 +1,20 @@
-"""Admin: read and filter the audit log."""
+"""Admin: read and filter the audit log (the log itself is written by app.core.audit)."""
 from datetime import date, datetime, time, timedelta
 
-from flask import Blueprint, request
+from flask import request
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from ..auth.models import User
+from ..core.access import ADMIN, roles_required
+from ..core.audit import AuditLog
+from ..core.audit_words import worded
+from ..core.htmx import render
+from ..core.pagination import paginate
+from ..core.scoping import scoped
+from ..core.timeutil import WIB, parse_date
 from ..extensions import db
-from .access import ADMIN, roles_required
-from .audit import AuditLog
-from .audit_words import worded
-from .htmx import render
-from .pagination import paginate
-from .scoping import scoped
-from .timeutil import WIB, parse_date
-
-bp = Blueprint("audit", __name__)
+from . import bp
 
 
 def _utc(day: date) -> datetime:
@@ -30,8 +30,6 @@ def index():
     if args["tindakan"]:
         stmt = stmt.where(AuditLog.action.startswith(args["tindakan"]))
     if args["pengguna"]:
-        from ..auth.models import User
-
         stmt = stmt.join(User, AuditLog.user_id == User.id).where(User.username.startswith(args["pengguna"].lower()))
     if day := parse_date(args["dari"]):
         stmt = stmt.where(AuditLog.at >= _utc(day))
