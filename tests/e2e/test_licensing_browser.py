@@ -34,3 +34,24 @@ def test_from_trained_to_licensed_on_the_participant_page(app, page, live_server
     expect(page.locator("li", has_text=re.compile(r"^001/PKT/")).filter(has_text="SKU terbit")).to_be_visible()
     expect(page.locator("ol.timeline li.done", has_text="P4 Perizinan")).to_be_visible()
     assert foreign_requests(page, live_server) == []
+
+
+def test_the_ready_list_starts_with_nothing_ticked(app, page, live_server, make_user, make_participant):
+    """A bulk page: nothing ticked, the print button waits for a choice, "Pilih semua" ticks the page."""
+    set_mode(app, "bebas")
+    make_user("staff", username="desk.siap")
+    for nik, name in (("3174011708859911", "Ani Kue"), ("3174011708859912", "Budi Bakso")):
+        give_steps(app, make_participant(nik=nik, name=name), 2)
+    browser_login(page, "desk.siap", PASSWORD)
+    page.goto("/siap-izin")
+    boxes = page.locator('input[name="participant_id"]')
+    expect(boxes).to_have_count(2)
+    assert [boxes.nth(i).is_checked() for i in range(2)] == [False, False]
+    button = page.get_by_role("button", name=re.compile("Cetak surat pengantar SKU"))
+    expect(button).to_be_disabled()
+    expect(page.get_by_text("0 dipilih", exact=True)).to_be_visible()
+    page.get_by_label("Pilih semua peserta di halaman ini").check()
+    expect(page.get_by_text("2 dipilih", exact=True)).to_be_visible()
+    expect(button).to_be_enabled()
+    page.get_by_label("Pilih Ani Kue").uncheck()
+    expect(page.get_by_text("1 dipilih", exact=True)).to_be_visible()

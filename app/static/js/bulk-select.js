@@ -1,7 +1,7 @@
 /* Bulk pages (event sign-up, course enrolment): "pilih semua", a live "N dipilih dari M tempat tersisa",
    and no submitting over the places left. The server refuses over capacity too; this only spares the trip.
 
-   <form data-bulk-select data-places="M">            M: places left (seats, booths)
+   <form data-bulk-select data-places="M">            M: places left (seats, booths); none: no limit
      <input type="checkbox" data-select-all>            ticks/unticks every enabled row checkbox
      <input type="checkbox" name="participant_id">      the rows (disabled ones are never ticked)
      <span data-selected-count></span>                  "N dipilih dari M tempat tersisa"
@@ -26,7 +26,9 @@
     var overflow = form.querySelector("[data-allow-overflow]");
     var over = !isNaN(places) && chosen > places && !(overflow && overflow.checked);
     var counter = form.querySelector("[data-selected-count]");
-    if (counter) { counter.textContent = angka(chosen) + " dipilih dari " + angka(places) + " tempat tersisa"; }
+    if (counter) {
+      counter.textContent = angka(chosen) + " dipilih" + (isNaN(places) ? "" : " dari " + angka(places) + " tempat tersisa");
+    }
     var all = form.querySelector("[data-select-all]");
     if (all) {
       all.checked = boxes.length > 0 && chosen === boxes.length;
