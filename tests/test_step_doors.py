@@ -8,7 +8,7 @@ from sqlalchemy import delete, event as sa_event, select
 
 from app.core.timeutil import today_wib
 from app.events.models import Signup
-from app.events.services import EventError, sign_up
+from app.events.services import sign_up
 from app.extensions import db
 from app.participants.models import Participant, ParticipantStep
 from app.participants.services import (StepDateError, StepOrderError, check_step_order, checkin_key,
@@ -89,7 +89,7 @@ def test_service_refuses_and_allows_once_p5_is_reached(app, make_participant):
     event_id = make_event(app)
     (pid,) = people(make_participant, 1)
     with app.app_context():
-        with pytest.raises(EventError, match="langkah P2 Pelatihan, P3 Pendampingan dan P4"):
+        with pytest.raises(StepOrderError, match="langkah P2 Pelatihan, P3 Pendampingan dan P4"):
             sign_up(event_id, db.session.get(Participant, pid), None)
         db.session.rollback()
     give_steps(app, pid, 5)  # P5 already (an earlier event, recorded in mode bebas): nothing to check

@@ -1,10 +1,11 @@
 import click
 
 from ..core.access import ROLES
+from ..core.errors import DomainError
 from ..extensions import db
 from ..regions.models import Kecamatan, Kota
 from . import bp
-from .services import AccountError, Wilayah, create_user, ensure_first_admin
+from .services import Wilayah, create_user, ensure_first_admin
 
 
 def _wilayah(kota: str | None, kecamatan: str | None) -> Wilayah:
@@ -34,7 +35,7 @@ def create_command(username, full_name, role, kota, kecamatan, password):
     try:
         user, password_used = create_user(username, full_name, role, _wilayah(kota, kecamatan),
                                           password=password, must_change=password is None)
-    except AccountError as err:
+    except DomainError as err:
         raise click.ClickException(f"{err.field}: {err.message}") from err
     db.session.commit()
     click.echo(f"Created {user.username} ({user.role}, {user.scope_label}).")

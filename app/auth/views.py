@@ -3,6 +3,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
 from ..core import audit
+from ..core.errors import DomainError
 from ..core.access import ADMIN, roles_required
 from ..core.forms import show_error
 from ..core.htmx import render
@@ -16,7 +17,7 @@ from . import bp, throttle
 from .forms import ConfirmForm, LoginForm, NewUserForm, PasswordChangeForm, UserFilterForm, UserForm
 from .models import User
 from .sessions import end_session, renew_session, start_session
-from .services import (AccountError, Wilayah, authenticate, change_password, create_user, note_login,
+from .services import (Wilayah, authenticate, change_password, create_user, note_login,
                        reset_password, set_active, update_user, wilayah_choices, wilayah_of)
 
 
@@ -99,7 +100,7 @@ def change_own_password():
     if form.validate_on_submit():
         try:
             change_password(current_user, form.current.data, form.new.data)
-        except AccountError as err:
+        except DomainError as err:
             show_error(err, form)
         else:
             db.session.commit()
@@ -148,7 +149,7 @@ def user_new():
         try:
             user, password = create_user(form.username.data, form.full_name.data, form.role.data,
                                          Wilayah.parse(form.wilayah.data), password=form.password.data or None)
-        except AccountError as err:
+        except DomainError as err:
             db.session.rollback()
             show_error(err, form)
         else:
@@ -170,7 +171,7 @@ def user_edit(user_id: int):
         try:
             changes = update_user(user, form.full_name.data, form.role.data, Wilayah.parse(form.wilayah.data),
                                   acting=current_user)
-        except AccountError as err:
+        except DomainError as err:
             db.session.rollback()
             user = get_or_404(User, user_id)
             show_error(err, form)
@@ -197,7 +198,7 @@ def user_status(user_id: int):
     activate = request.form.get("active") == "1"
     try:
         set_active(user, activate, acting=current_user)
-    except AccountError as err:
+    except DomainError as err:
         show_error(err)
     else:
         db.session.commit()

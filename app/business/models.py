@@ -3,6 +3,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..core.audit_words import label_values
 from ..core.scoping import Scope
 from ..core.timeutil import utcnow
 from ..extensions import db
@@ -59,3 +60,7 @@ class CapitalApplication(db.Model):
     @classmethod
     def scope_clause(cls, scope: Scope):
         return participant_scope(cls.participant_id, scope)
+
+
+# The audit log and participant history show these codes in words.
+label_values("capital_application", "status", CAPITAL_STATUSES)

@@ -11,8 +11,7 @@ from ..core.db import lock_row
 from ..core.timeutil import today_wib
 from ..extensions import db
 from ..participants.models import Participant
-from ..participants.services import (StepOrderError, check_step_order, record_step, registration_date,
-                                     step_date_error)
+from ..participants.services import check_step, check_step_date, record_step, registration_date
 from .models import CAPITAL_STATUSES, CapitalApplication, FinancialReport
 
 MAX_AMOUNT = 10**13
@@ -40,18 +39,6 @@ def parse_rupiah(raw: str | None, field: str, label: str) -> int:
     return value
 
 
-def _first_step_check(participant: Participant, step: int, exc=BusinessError) -> None:
-    try:
-        check_step_order(participant, step)  # (nothing to check once the step is reached)
-    except StepOrderError as err:
-        raise exc(str(err)) from None
-
-
-def _date_check(participant: Participant, on: date, field: str, what: str) -> None:
-    if (message := step_date_error(participant, on, what)) is not None:
-        raise BusinessError(message, field)
-
-
 def save_report(participant: Participant, month: date | None, revenue: str, costs: str, employees: int | None,
                 note: str, user, report: FinancialReport | None = None) -> FinancialReport:
     if month is None:
@@ -73,7 +60,7 @@ def save_report(participant: Participant, month: date | None, revenue: str, cost
     if duplicate is not None and (report is None or duplicate.id != report.id):
         raise BusinessError("Laporan bulan ini sudah ada; ubah laporan tersebut.", "month")
     if report is None:
-        _first_step_check(participant, 6)
+        check_step(participant, 6)
         report = FinancialReport(participant_id=participant.id, month=month, revenue=revenue_value, costs=costs_value,
                                  employees=employees, note=(note or "").strip()[:500],
                                  recorded_by_id=getattr(user, "id", None))
@@ -110,7 +97,7 @@ def add_capital(participant: Participant, institution: str, product: str, amount
         raise BusinessError("Tanggal rujukan wajib diisi.", "referred_on")
     if referred_on > today_wib():
         raise BusinessError("Tanggal tidak boleh di masa depan.", "referred_on")
-    _date_check(participant, referred_on, "referred_on", "Tanggal rujukan")
+    check_step_date(participant, referred_on, "Tanggal rujukan", "referred_on")
     application = CapitalApplication(participant_id=participant.id, institution=institution[:150],
                                      product=product[:100], amount=value, referred_on=referred_on,
                                      recorded_by_id=getattr(user, "id", None))
@@ -135,9 +122,9 @@ def set_capital_status(application: CapitalApplication, status: str, on: date | 
     if on < application.referred_on:
         raise BusinessError("Tanggal tidak boleh sebelum tanggal rujukan.", "on")
     participant = application.participant
-    _date_check(participant, on, "on", "Tanggal")
+    check_step_date(participant, on, "Tanggal", "on")
     if status == "approved":
-        _first_step_check(participant, 7)
+        check_step(participant, 7)
     before = audit.snapshot(application)
     application.status = status
     if status == "applied":

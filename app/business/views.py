@@ -5,6 +5,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..core.access import ADMIN, PENDAMPING, STAFF, roles_required
+from ..core.errors import DomainError
 from ..core.converters import parse_id
 from ..core.forms import show_error
 from ..core.scoping import get_or_404
@@ -47,7 +48,7 @@ def reports(participant_id: int):
                 raise BusinessError("Bulan harus berformat tahun-bulan, mis. 2026-10.", "month")
             save_report(participant, month, form.revenue.data, form.costs.data, form.employees.data, form.note.data,
                         current_user, report=editing)
-        except BusinessError as err:
+        except DomainError as err:
             db.session.rollback()
             participant = get_or_404(Participant, participant_id)
             show_error(err, form)
@@ -70,7 +71,7 @@ def capital(participant_id: int):
         try:
             add_capital(participant, form.institution.data, form.product.data, form.amount.data, form.referred_on.data,
                         current_user)
-        except BusinessError as err:
+        except DomainError as err:
             db.session.rollback()
             participant = get_or_404(Participant, participant_id)
             show_error(err, form)
@@ -91,7 +92,7 @@ def capital_status(application_id: int):
     on = parse_date(request.form.get("on"))
     try:
         set_capital_status(application, request.form.get("status", ""), on)
-    except BusinessError as err:
+    except DomainError as err:
         db.session.rollback()
         show_error(err)
     else:

@@ -63,20 +63,17 @@ FK_TARGETS = {"registered_by_id": "app_user", "pendamping_id": "app_user", "faci
 NAME_COLUMNS = ("name", "full_name", "title")
 
 
-def _value_labels() -> dict[tuple[str, str], dict]:
-    """Coded values in words, read from the domains' own label maps (their one home)."""
-    from ..business.models import CAPITAL_STATUSES
-    from ..events.models import SIGNUP_STATUSES
-    from ..licensing.models import KINDS as LICENSE_KINDS
-    from ..licensing.models import LETTER_STATUSES
-    from ..participants.models import CHANNELS, GENDERS, STAGES, STATUSES
-    from ..training.models import STATUS_LABELS
+# Coded values in words: each domain registers its own label maps (their one home) with
+# label_values() from its models module, so core needs no import of the domains above it.
+VALUE_LABELS: dict[tuple[str, str], dict] = {}
 
-    return {("participant", "gender"): GENDERS, ("participant", "stage"): STAGES,
-            ("participant", "channel"): CHANNELS, ("participant", "status"): STATUSES,
-            ("signup", "status"): SIGNUP_STATUSES, ("license", "kind"): LICENSE_KINDS,
-            ("sku_letter", "status"): LETTER_STATUSES, ("capital_application", "status"): CAPITAL_STATUSES,
-            ("attendance", "status"): STATUS_LABELS}
+
+def label_values(table: str, column: str, labels: dict) -> None:
+    VALUE_LABELS[(table, column)] = labels
+
+
+def _value_labels() -> dict[tuple[str, str], dict]:
+    return VALUE_LABELS
 
 
 def _target(field: str) -> str | None:

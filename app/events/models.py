@@ -4,6 +4,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint, false, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..core.audit_words import label_values
 from ..core.scoping import Scope
 from ..core.timeutil import utcnow
 from ..extensions import db
@@ -123,3 +124,7 @@ class EventQuota(db.Model):
     max_booths: Mapped[int]
 
     sector = relationship("Sector")
+
+
+# The audit log and participant history show these codes in words.
+label_values("signup", "status", SIGNUP_STATUSES)

@@ -18,8 +18,8 @@ from ..core.scoping import Scope, scoped
 from ..core.timeutil import today_wib, utcnow
 from ..extensions import db
 from ..participants.models import Participant
-from ..participants.services import (StepOrderError, check_step_order, checkin_key, missing_steps_for,
-                                     missing_steps_phrase, record_step, registration_date, remove_step)
+from ..participants.services import (check_step, checkin_key, missing_steps_for, missing_steps_phrase, record_step,
+                                     registration_date, remove_step)
 from .models import KINDS, REACHES, Event, EventQuota, Signup
 
 
@@ -111,11 +111,8 @@ def sign_up(event_id: int, participant: Participant, user, today: date | None = 
         raise EventError(f"{participant.name} belum diverifikasi (P1).")
     if not eligible(event, participant):
         raise EventError(f"{participant.name} tidak termasuk yang boleh mendaftar ({event.reach_label}).")
-    try:
-        check_step_order(participant, MARKET_STEP, who=participant.name,
-                         doing=f"belum dapat didaftarkan di {event.name} (hadir di acara mencatat P5 Pemasaran)")
-    except StepOrderError as err:
-        raise EventError(str(err)) from None
+    check_step(participant, MARKET_STEP, who=participant.name,
+               doing=f"belum dapat didaftarkan di {event.name} (hadir di acara mencatat P5 Pemasaran)")
     existing = db.session.scalars(select(Signup).where(Signup.event_id == event.id,
                                                        Signup.participant_id == participant.id)).first()
     if existing is not None and existing.status != "cancelled":
@@ -224,7 +221,7 @@ def attendance_outcome(signup: Signup, attended: bool, by: Scope) -> Outcome:
     """One mark on an event's attendance list (a tap), as a check-in outcome (see core.checkin)."""
     try:
         set_attended(signup, attended, by)
-    except EventError as err:
+    except DomainError as err:
         return Outcome(REFUSED if err.code else BLOCKED, signup=signup, participant=signup.participant,
                        message=err.message, code=err.code)
     return Outcome(OK, signup=signup, participant=signup.participant)
@@ -262,11 +259,7 @@ def set_attended(signup: Signup, attended: bool, by: Scope, today: date | None =
         raise EventError("Hanya peserta terkonfirmasi yang dapat ditandai hadir.")
     participant = signup.participant
     if attended and not signup.attended:
-        try:
-            check_step_order(participant, MARKET_STEP, who=participant.name,
-                             doing="kehadiran (P5 Pemasaran) belum dapat dicatat")
-        except StepOrderError as err:
-            raise EventError(str(err)) from None
+        check_step(participant, MARKET_STEP, who=participant.name, doing="kehadiran (P5 Pemasaran) belum dapat dicatat")
         record_step(participant, MARKET_STEP, _attendance_date(signup.event, participant), "event", signup.event_id)
     elif not attended and signup.attended:
         remove_step(participant, 5, "event", signup.event_id)

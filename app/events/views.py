@@ -5,7 +5,7 @@ from sqlalchemy.orm import joinedload
 
 from ..core.access import ADMIN, MANAGER, STAFF, roles_required
 from ..core.converters import parse_id, parse_ids
-from ..core.errors import error_page
+from ..core.errors import DomainError, error_page
 from ..core.forms import add_error, show_error
 from ..core.htmx import render
 from ..core.pagination import paginate
@@ -14,8 +14,7 @@ from ..core.scoping import current_scope, get_or_404, scoped
 from ..extensions import db, limiter
 from ..participants.models import Participant
 from ..participants.queries import search_clause
-from ..regions.models import Kecamatan
-from ..regions.services import kecamatan_choices
+from ..regions.services import acting_kecamatan, kecamatan_choices
 from ..settings.services import letterhead_for
 from . import bp
 from .forms import CancelForm, EventForm
@@ -57,8 +56,7 @@ def new():
                 quota_errors[f"quota_{sector.id}"] = "Isi dengan bilangan bulat, mis. 10."
     valid = form.validate_on_submit()
     if valid and not quota_errors:
-        kecamatan = db.session.get(Kecamatan, scope.kecamatan_id) if scope.kecamatan_id else (
-            get_or_404(Kecamatan, form.kecamatan_id.data) if (form.kecamatan_id.data or "").isdigit() else None)
+        kecamatan = acting_kecamatan(form.kecamatan_id.data)
         if kecamatan is None:
             add_error(form, "kecamatan_id", "Pilih kecamatan penyelenggara.")
         else:
@@ -67,7 +65,7 @@ def new():
                                      form.ends_on.data, form.booths.data, form.signup_opens.data,
                                      form.signup_closes.data, current_user, fair_order=form.fair_order.data,
                                      quotas=quotas, reach=form.reach.data or "kecamatan")
-            except EventError as err:
+            except DomainError as err:
                 db.session.rollback()
                 for field, message in err.errors:
                     if field and field.startswith("quota_"):
@@ -170,7 +168,7 @@ def signup(event_id: int):
             with db.session.begin_nested():
                 result = sign_up(event.id, p, current_user)
             done[result.status] += 1
-        except EventError as err:
+        except DomainError as err:
             problems.append(err.message)
     db.session.commit()
     for problem in problems[:10]:
@@ -191,7 +189,7 @@ def cancel_signup(signup_id: int):
         freed_booth = signup_.status == "confirmed"
         try:
             promoted = cancel(signup_, form.reason.data)
-        except EventError as err:
+        except DomainError as err:
             db.session.rollback()
             signup_ = get_or_404(Signup, signup_id)
             show_error(err, form)
@@ -266,7 +264,7 @@ def public_signup(event_id: int):
         else:
             try:
                 signup_ = sign_up(event.id, participant, None)
-            except EventError as err:
+            except DomainError as err:
                 db.session.rollback()
                 add_error(form, "reg_number", err.message)
             else:
@@ -305,7 +303,7 @@ def move_signup(signup_id: int):
     _organiser_or_403(signup_.event)
     try:
         move(signup_, -1 if request.form.get("arah") == "naik" else 1, request.form.get("reason", "")[:300])
-    except EventError as err:
+    except DomainError as err:
         db.session.rollback()
         show_error(err)
     else:
@@ -338,9 +336,6 @@ def checkin(event_id: int):
 @roles_required(*DESK)
 def signup_bulk(event_id: int):
     """Sign up from a filtered list of the user's active participants (by kelurahan, licensed, …)."""
-    from sqlalchemy import exists
-
-    from ..participants.models import ParticipantStep
     from ..regions.models import Kelurahan
 
     event = get_or_404(Event, event_id)
@@ -353,7 +348,7 @@ def signup_bulk(event_id: int):
     if (kelurahan_id := parse_id(args["kelurahan"])) is not None:
         stmt = stmt.where(Participant.kelurahan_id == kelurahan_id)
     if args["berizin"]:
-        stmt = stmt.where(exists().where(ParticipantStep.participant_id == Participant.id, ParticipantStep.step == 4))
+        stmt = stmt.where(Participant.has_step(4))
     page = paginate(stmt, request.args.get("hal", 1), size=200)
     kelurahan = db.session.scalars(scoped(select(Kelurahan).order_by(Kelurahan.name), Kelurahan)).all()
     tally = counts(event.id)
@@ -370,7 +365,7 @@ def signup_from_participant(participant_id: int):
     try:
         with db.session.begin_nested():
             result = sign_up(event.id, participant, current_user)
-    except EventError as err:
+    except DomainError as err:
         show_error(err)
     else:
         flash(f"{participant.name}: " + (f"stan {result.booth} di {event.name}." if result.booth
@@ -389,7 +384,7 @@ def edit(event_id: int):
         try:
             changes = update_event(event, form.name.data, form.venue.data, form.starts_on.data, form.ends_on.data,
                                    form.booths.data, form.signup_opens.data, form.signup_closes.data)
-        except EventError as err:
+        except DomainError as err:
             db.session.rollback()
             event = get_or_404(Event, event_id)
             show_error(err, form)
@@ -409,7 +404,7 @@ def set_booth(signup_id: int):
     raw = request.form.get("booth", "")
     try:
         assign_booth(signup_, int(raw) if raw.isdigit() else None)
-    except EventError as err:
+    except DomainError as err:
         db.session.rollback()
         show_error(err)
     else:

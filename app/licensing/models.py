@@ -4,6 +4,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..core.audit_words import label_values
 from ..core.scoping import Scope
 from ..core.timeutil import utcnow
 from ..extensions import db
@@ -87,3 +88,8 @@ class SkuLetter(db.Model):
     @classmethod
     def scope_clause(cls, scope: Scope):
         return participant_scope(cls.participant_id, scope)
+
+
+# The audit log and participant history show these codes in words.
+label_values("license", "kind", KINDS)
+label_values("sku_letter", "status", LETTER_STATUSES)

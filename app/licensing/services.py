@@ -14,8 +14,8 @@ from ..core.idnumbers import check_nib
 from ..core.sequences import next_values
 from ..core.timeutil import today_wib
 from ..extensions import db
-from ..participants.models import Participant, ParticipantStep
-from ..participants.services import StepOrderError, check_step_order, program_mode, record_step, step_date_error
+from ..participants.models import Participant
+from ..participants.services import check_step, check_step_date, program_mode, record_step
 from ..regions.models import Kelurahan
 from ..settings.services import letterhead_for
 from .models import KINDS, License, SkuLetter
@@ -71,8 +71,7 @@ def record_license(participant: Participant, kind: str, number: str, issued_on: 
         raise LicensingError("Tanggal terbit wajib diisi.", "issued_on")
     if issued_on > today_wib():
         raise LicensingError("Tanggal terbit tidak boleh di masa depan.", "issued_on")
-    if (message := step_date_error(participant, issued_on, "Tanggal terbit izin")) is not None:
-        raise LicensingError(message, "issued_on")
+    check_step_date(participant, issued_on, "Tanggal terbit izin", "issued_on")
     if kind == "sku":
         if not kelurahan_id:
             raise LicensingError("Pilih kelurahan yang menerbitkan SKU.", "kelurahan_id")
@@ -83,10 +82,7 @@ def record_license(participant: Participant, kind: str, number: str, issued_on: 
         kelurahan_id = None
     if participant.status != "active":
         raise LicensingError("Peserta belum diverifikasi (P1).")
-    try:
-        check_step_order(participant, 4)  # (nothing to check once P4 is reached)
-    except StepOrderError as err:
-        raise LicensingError(str(err)) from None
+    check_step(participant, 4)  # (nothing to check once P4 is reached)
     lock_row(Participant, participant.id)  # the participant's licences and letters take turns
     key = number_key(kind, number, kelurahan_id)
     if db.session.scalar(select(exists().where(License.number_key == key))):
@@ -180,9 +176,7 @@ def find_letter(code: str) -> SkuLetter | None:
 
 def ready_clause():
     """Participants who finished P2 (and P3 in mode berurutan) and have no licence (P4) yet."""
-    def has(step):
-        return exists().where(ParticipantStep.participant_id == Participant.id, ParticipantStep.step == step)
-
+    has = Participant.has_step
     clause = has(2) & ~has(4) & (Participant.status == "active")
     if program_mode() == "berurutan":
         clause = clause & has(3)

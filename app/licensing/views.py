@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..core import audit
+from ..core.errors import DomainError
 from ..core.access import ADMIN, MANAGER, STAFF, roles_required
 from ..core.converters import parse_id, parse_ids
 from ..core.db import reads_from_now
@@ -23,7 +24,7 @@ from ..settings.services import letterhead_for
 from . import bp
 from .forms import CancelForm, LetterForm, LicenseForm
 from .models import LETTER_STATUSES, SkuLetter
-from .services import LicensingError, Signer, camat_signer, cancel_letter, find_letter, ready_clause, record_license, request_letter
+from .services import Signer, camat_signer, cancel_letter, find_letter, ready_clause, record_license, request_letter
 from .services import sku_kelurahan
 
 DESK = (ADMIN, STAFF)  # who makes letters also keeps the letterhead they are printed on (LETTERHEAD_ROLES)
@@ -44,7 +45,7 @@ def license_new(participant_id: int):
         kel = parse_id(form.kelurahan_id.data)
         try:
             record_license(participant, form.kind.data, form.number.data, form.issued_on.data, kel, current_user)
-        except LicensingError as err:
+        except DomainError as err:
             db.session.rollback()
             participant = get_or_404(Participant, participant_id)
             show_error(err, form)
@@ -70,7 +71,7 @@ def letter_new(participant_id: int):
         else:
             try:
                 letter = request_letter(participant, signer, current_user)
-            except LicensingError as err:
+            except DomainError as err:
                 db.session.rollback()
                 show_error(err, form)
             else:
@@ -140,7 +141,7 @@ def letter_cancel(letter_id: int):
     if form.validate_on_submit():
         try:
             cancel_letter(letter, form.reason.data)
-        except LicensingError as err:
+        except DomainError as err:
             db.session.rollback()
             letter = get_or_404(SkuLetter, letter_id)
             show_error(err, form)
@@ -209,7 +210,7 @@ def ready_letters():
     for p in participants:
         try:
             letters.append(request_letter(p, camat_signer(p.kecamatan), current_user))
-        except LicensingError as err:
+        except DomainError as err:
             problems.append(f"{p.name}: {err.message}")
     if problems:
         db.session.rollback()

@@ -10,7 +10,7 @@ from ..core.access import PENDAMPING
 from ..core.timeutil import today_wib
 from ..extensions import db
 from ..participants.models import Participant
-from ..participants.services import StepOrderError, check_step_order, record_step, step_date_error
+from ..participants.services import check_step, check_step_date, record_step
 from .models import Visit
 
 
@@ -46,16 +46,12 @@ def record_visit(participant: Participant, user, visit_date: date | None, topic:
         raise MentoringError("Tanggal kunjungan wajib diisi.", "visit_date")
     if visit_date > today_wib():
         raise MentoringError("Tanggal kunjungan tidak boleh di masa depan.", "visit_date")
-    if (message := step_date_error(participant, visit_date, "Tanggal kunjungan")) is not None:
-        raise MentoringError(message, "visit_date")
+    check_step_date(participant, visit_date, "Tanggal kunjungan", "visit_date")
     if not (topic or "").strip():
         raise MentoringError("Topik wajib diisi.", "topic")
     if follow_up_on and follow_up_on < visit_date:
         raise MentoringError("Tanggal tindak lanjut harus sesudah tanggal kunjungan.", "follow_up_on")
-    try:
-        check_step_order(participant, 3)  # (nothing to check once P3 is reached)
-    except StepOrderError as err:
-        raise MentoringError(str(err)) from None
+    check_step(participant, 3)  # (nothing to check once P3 is reached)
     visit = Visit(participant_id=participant.id, pendamping_id=participant.pendamping_id or getattr(user, "id", None),
                   visit_date=visit_date, topic=topic.strip(), notes=(notes or "").strip(),
                   next_step=(next_step or "").strip(), follow_up_on=follow_up_on)

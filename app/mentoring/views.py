@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from ..core.access import ADMIN, PENDAMPING, STAFF, roles_required
+from ..core.errors import DomainError
 from ..core.converters import parse_id, parse_ids
 from ..core.forms import show_error
 from ..core.pagination import paginate
@@ -18,7 +19,7 @@ from ..regions.models import Kelurahan
 from . import bp
 from .forms import VisitForm
 from .models import Visit
-from .services import MentoringError, assign, pendamping_choices, record_visit
+from .services import assign, pendamping_choices, record_visit
 
 
 @bp.route("/pendampingan", methods=["GET", "POST"], endpoint="assign")
@@ -35,7 +36,7 @@ def assign_page():
         else:
             try:
                 changed = assign(list(participants), pendamping)
-            except MentoringError as err:
+            except DomainError as err:
                 db.session.rollback()
                 show_error(err)
             else:
@@ -89,7 +90,7 @@ def visit(participant_id: int):
         try:
             record_visit(participant, current_user, form.visit_date.data, form.topic.data, form.notes.data,
                          form.next_step.data, form.follow_up_on.data)
-        except MentoringError as err:
+        except DomainError as err:
             db.session.rollback()
             participant = get_or_404(Participant, participant_id)
             show_error(err, form)
@@ -110,7 +111,7 @@ def assign_one(participant_id: int):
     value = request.form.get("pendamping_id", "")
     try:
         assign([participant], parse_id(value))
-    except MentoringError as err:
+    except DomainError as err:
         db.session.rollback()
         show_error(err)
     else:

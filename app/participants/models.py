@@ -7,6 +7,7 @@ from sqlalchemy import (CheckConstraint, Date, ForeignKey, Index, SmallInteger, 
                         select, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..core.audit_words import label_values
 from ..core.scoping import Scope, kecamatan_clause
 from ..core.timeutil import utcnow
 from ..extensions import db
@@ -103,6 +104,11 @@ class Participant(db.Model):
     pendamping = relationship("User", foreign_keys=[pendamping_id])
     steps: Mapped[list["ParticipantStep"]] = relationship(back_populates="participant",
                                                           order_by="ParticipantStep.step")
+
+    @classmethod
+    def has_step(cls, step: int):
+        """The one answer to "has this participant reached step Pn?" in a query (steps_mask, kept by triggers)."""
+        return cls.steps_mask.op("&")(1 << (step - 1)) != 0
 
     @classmethod
     def of_kecamatan(cls, kecamatan_ids):
@@ -230,3 +236,10 @@ class OnlineResubmission(db.Model):
     @classmethod
     def scope_clause(cls, scope: Scope):
         return kecamatan_clause(cls.kecamatan_id, scope)
+
+
+# The audit log and participant history show these codes in words.
+label_values("participant", "gender", GENDERS)
+label_values("participant", "stage", STAGES)
+label_values("participant", "channel", CHANNELS)
+label_values("participant", "status", STATUSES)

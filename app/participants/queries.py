@@ -10,7 +10,6 @@ from ..core.timeutil import WIB
 from .actions import action_condition
 from ..regions.models import Kecamatan, Kelurahan
 from .models import LICENSE_GROUPS, Participant, ParticipantStep, name_key
-from .services import has_step_filter
 
 SORTS = {
     "baru": (Participant.registered_at.desc(), Participant.id.desc()),
@@ -89,7 +88,7 @@ def participant_query(filters: dict, scope=None):
                                          filters.get("capai_dari"), filters.get("capai_sampai"),
                                          filters.get("izin") or None))
     elif filters.get("step"):
-        stmt = stmt.where(has_step_filter(int(filters["step"])))
+        stmt = stmt.where(Participant.has_step(int(filters["step"])))
     if filters.get("aksi"):
         stmt = stmt.where(action_condition(filters["aksi"]))
     if filters.get("channel"):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -27,13 +27,15 @@ MIN_AGE = 17
 LIMITS = {"name": 150, "email": 120, "address": 300, "business_name": 150}
 
 
-class RegistrationError(ValueError):
-    """Field errors (``errors``: field -> message) and warnings that need a confirmation."""
+class RegistrationError(DomainError):
+    """Field errors (``fields``: field -> message, also as DomainError's ``errors``) and warnings
+    that need a confirmation."""
 
     def __init__(self, errors: dict[str, str], needs_confirmation: dict[str, str] | None = None,
                  duplicates: list | None = None, existing=None, nik_taken: bool = False):
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
+        message = "; ".join(errors.values())
+        super().__init__(message, errors=list(errors.items()) or [(None, message)])
+        self.fields = errors
         self.needs_confirmation = needs_confirmation or {}
         self.duplicates = duplicates or []
         self.existing = existing  # the participant who already has this NIK, when that is the problem
@@ -371,6 +373,15 @@ def check_step_order(participant: Participant, step: int, doing: str | None = No
         raise StepOrderError(step_order_message(missing, step, doing, who), missing)
 
 
+def check_step(participant: Participant, step: int, on: date | None = None, field: str | None = None,
+               what: str = "Tanggal", doing: str | None = None, who: str = "peserta ini") -> None:
+    """The one step rule, asked wherever a step is recorded or a door leads to one: in mode berurutan
+    every step before ``step`` must be reached (StepOrderError naming each missing one), and the
+    step's date ``on`` may not lie before the registration (StepDateError on ``field``)."""
+    check_step_order(participant, step, doing, who)
+    check_step_date(participant, on, what, field)
+
+
 def registration_date(participant: Participant) -> date | None:
     """The participant's P1 date (the registration), the earliest date any other step may carry."""
     first = db.session.scalar(select(ParticipantStep.completed_on).where(
@@ -391,10 +402,11 @@ def step_date_error(participant: Participant, on: date | None, what: str = "Tang
             f"yang diisi {tanggal(on)}.")
 
 
-def check_step_date(participant: Participant, on: date | None, what: str = "Tanggal") -> None:
+def check_step_date(participant: Participant, on: date | None, what: str = "Tanggal", field: str | None = None) -> None:
+    """The date half of :func:`check_step`: StepDateError (on ``field``) when ``on`` is before P1."""
     message = step_date_error(participant, on, what)
     if message:
-        raise StepDateError(message)
+        raise StepDateError(message, field)
 
 
 def remove_step(participant: Participant, step: int, source: str, source_id: int | None = None) -> None:
@@ -655,5 +667,3 @@ def timeline(participant: Participant) -> list[dict]:
     return rows
 
 
-def has_step_filter(step: int):
-    return exists().where(ParticipantStep.participant_id == Participant.id, ParticipantStep.step == step)

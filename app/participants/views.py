@@ -251,7 +251,7 @@ def queue_verify(participant_id: int):
         verify(participant)
     except RegistrationError as err:
         db.session.rollback()
-        flash(" ".join(err.errors.values()), "info")
+        flash(" ".join(err.fields.values()), "info")
     else:
         db.session.commit()
         flash(f"{participant.name} diverifikasi: nomor pendaftaran {participant.reg_number}.", "success")
@@ -269,7 +269,7 @@ def queue_reject(participant_id: int):
         except RegistrationError as err:
             db.session.rollback()
             participant = get_or_404(Participant, participant_id)
-            form.reason.errors = list(form.reason.errors) + list(err.errors.values())
+            form.reason.errors = list(form.reason.errors) + list(err.fields.values())
         else:
             db.session.commit()
             flash(f"Pendaftaran {participant.name} ditolak.", "success")
@@ -298,7 +298,7 @@ def queue_merge(participant_id: int):
                 merge(participant, target)
             except RegistrationError as err:
                 db.session.rollback()
-                form.target.errors = list(form.target.errors) + list(err.errors.values())
+                form.target.errors = list(form.target.errors) + list(err.fields.values())
             else:
                 db.session.commit()
                 flash(f"Pendaftaran daring {participant.name} digabungkan ke {target.reg_number}.", "success")

@@ -5,12 +5,12 @@ from flask import abort, current_app, flash, make_response, redirect, render_tem
 from flask_login import current_user
 
 from ..core import audit
+from ..core.errors import DomainError
 from ..core.access import roles_required
 from ..core.scoping import get_or_404
 from ..core.spreadsheet import csv_writer, xlsx_append
 from ..extensions import db
 from ..licensing.models import KINDS as LICENSE_KINDS
-from ..licensing.services import LicensingError
 from ..regions.models import Kecamatan
 from ..regions.services import kecamatan_choices
 from . import bp
@@ -102,7 +102,7 @@ def import_commit(token: str):
     results = check_rows(payload["headers"], payload["rows"], mapping)
     try:
         created = import_rows(results, kecamatan, current_user.id, payload["filename"])
-    except LicensingError as err:  # a licence number recorded meanwhile elsewhere: nothing is saved
+    except DomainError as err:  # a licence number recorded meanwhile elsewhere: nothing is saved
         db.session.rollback()
         flash(f"Impor dibatalkan, tidak ada yang disimpan: {err.message} Tampilkan pratinjau lagi.", "error")
         return redirect(url_for("participants.import_map", token=token))

@@ -45,9 +45,9 @@ def register_online():
             if err.nik_taken:
                 # Never tell the public whether a NIK is registered: answer as for a new one and
                 # leave the possible duplicate, flagged, in the office's queue.
-                del err.errors["nik"]
+                del err.fields["nik"]
                 existing = err.existing or find_by_nik("".join(c for c in form.nik.data or "" if c.isdigit()))
-                if not err.errors and kecamatan is not None and form.agree.data and existing is not None:
+                if not err.fields and kecamatan is not None and form.agree.data and existing is not None:
                     note_resubmission(existing, registration_from(form), kecamatan)
                     db.session.commit()
                     return redirect(url_for("participants.online_done", kecamatan_id=kecamatan.id))

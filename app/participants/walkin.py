@@ -2,9 +2,9 @@
 online form, the import, the training hall's walk-in): form → Registration, a RegistrationError
 back onto the form, the sector choices, and which kecamatan the user registers for."""
 from ..core.converters import parse_id
-from ..core.scoping import current_scope, get_or_404
-from ..extensions import db
+from ..core.scoping import current_scope
 from ..regions.models import Kecamatan
+from ..regions.services import acting_kecamatan
 from .models import Participant
 from .services import Registration, RegistrationError, sector_choices
 
@@ -20,7 +20,7 @@ def registration_from(form) -> Registration:
 
 
 def apply_errors(form, err: RegistrationError) -> None:
-    for name, message in err.errors.items():
+    for name, message in err.fields.items():
         field = getattr(form, name, None)
         if field is None:
             field = form.nik
@@ -41,15 +41,11 @@ def prepare_form(form, participant: Participant | None = None) -> None:
 
 
 def registering_kecamatan(form) -> Kecamatan | None:
-    """The user's own kecamatan, or the one picked by a user who covers several."""
-    scope = current_scope()
-    if scope.kecamatan_id:
-        return db.session.get(Kecamatan, scope.kecamatan_id)
-    value = form.kecamatan_id.data
-    if not value or not str(value).isdigit():
+    """The kecamatan registering (regions.services.acting_kecamatan); a form error when none was chosen."""
+    kecamatan = acting_kecamatan(form.kecamatan_id.data)
+    if kecamatan is None:
         form.kecamatan_id.errors = list(form.kecamatan_id.errors) + ["Pilih kecamatan pendaftar."]
-        return None
-    return get_or_404(Kecamatan, value)
+    return kecamatan
 
 
 def needs_kecamatan_choice() -> bool:

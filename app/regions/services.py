@@ -6,7 +6,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from ..core.scoping import Scope, scoped
+from ..core.scoping import Scope, current_scope, get_or_404, scoped
 from ..extensions import db
 from .models import Kecamatan, Kelurahan, Kota
 
@@ -75,3 +75,15 @@ def kecamatan_choices(scope: Scope | None = None) -> list[tuple[int, str]]:
     """(id, 'Tebet — Jakarta Selatan') for the kecamatan the scope covers, by code."""
     stmt = scoped(select(Kecamatan).options(joinedload(Kecamatan.kota)).order_by(Kecamatan.code), Kecamatan, scope)
     return [(k.id, f"{k.name} — {k.kota.short_name}") for k in db.session.scalars(stmt)]
+
+
+def acting_kecamatan(chosen) -> Kecamatan | None:
+    """The kecamatan a user registers or organises for: their own; or, for a user who covers several
+    (a Sudin, the Dinas), the one they chose (``chosen``: a form's id value, 404 outside their region).
+    None when they cover several and chose none."""
+    scope = current_scope()
+    if scope.kecamatan_id:
+        return db.session.get(Kecamatan, scope.kecamatan_id)
+    if chosen and str(chosen).isdigit():
+        return get_or_404(Kecamatan, chosen)
+    return None

@@ -4,6 +4,7 @@ from datetime import date, datetime, time
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Time, UniqueConstraint, false, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..core.audit_words import label_values
 from ..core.access import FACILITATOR
 from ..core.scoping import Scope, kecamatan_clause
 from ..core.timeutil import utcnow
@@ -163,3 +164,7 @@ class Certificate(db.Model):
     @classmethod
     def scope_clause(cls, scope: Scope):
         return _course_scope(cls.course_id, scope)
+
+
+# The audit log and participant history show these codes in words.
+label_values("attendance", "status", STATUS_LABELS)

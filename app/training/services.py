@@ -20,7 +20,7 @@ from ..core.sequences import next_values
 from ..core.timeutil import today_wib, utcnow
 from ..extensions import db
 from ..participants.models import Participant, ParticipantStep
-from ..participants.services import StepOrderError, check_step_order, checkin_key, record_step, step_date_error
+from ..participants.services import check_step, check_step_date, checkin_key, record_step
 from ..regions.models import Kecamatan
 from .models import ABSENT, ATTENDED, STATUS_LABELS, Attendance, Certificate, Course, Enrollment, Meeting
 
@@ -123,9 +123,9 @@ def enrol_refusal(course: Course, participant: Participant) -> str | None:
     if participant.kecamatan_id != course.kecamatan_id:
         return f"{participant.name} terdaftar di kecamatan lain."
     try:
-        check_step_order(participant, TRAINING_STEP, who=participant.name, doing="belum dapat ikut pelatihan")
-    except StepOrderError as err:
-        return str(err)
+        check_step(participant, TRAINING_STEP, who=participant.name, doing="belum dapat ikut pelatihan")
+    except DomainError as err:
+        return err.message
     return None
 
 
@@ -195,7 +195,7 @@ def mark_outcome(meeting: Meeting, enrollment: Enrollment, status: str, user) ->
     """One mark on a meeting's roster (a tap), as a check-in outcome (see core.checkin)."""
     try:
         mark(meeting, enrollment, status, user)
-    except TrainingError as err:
+    except DomainError as err:
         return Outcome(BLOCKED, participant=enrollment.participant, message=err.message)
     return Outcome(OK, participant=enrollment.participant, status=status)
 
@@ -241,9 +241,8 @@ def mark(meeting: Meeting, enrollment: Enrollment, status: str, user) -> Attenda
     reason = may_mark(meeting, user)
     if reason:
         raise TrainingError(reason)
-    if status in ATTENDED and (message := step_date_error(
-            enrollment.participant, meeting.date, f"Kehadiran di pertemuan {meeting.number}")):
-        raise TrainingError(message)
+    if status in ATTENDED:
+        check_step_date(enrollment.participant, meeting.date, f"Kehadiran di pertemuan {meeting.number}")
     previous = db.session.scalars(select(Attendance.status).where(
         Attendance.meeting_id == meeting.id, Attendance.enrollment_id == enrollment.id)).first()
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert

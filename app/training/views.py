@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from ..core.access import ADMIN, FACILITATOR, MANAGER, STAFF, roles_required
+from ..core.errors import DomainError
 from ..core.forms import show_error
 from ..core.converters import parse_id, parse_ids
 from ..core.htmx import render
@@ -14,12 +15,11 @@ from ..core.timeutil import today_wib
 from ..extensions import db
 from ..participants.models import Participant
 from ..participants.queries import search_clause
-from ..regions.models import Kecamatan
-from ..regions.services import kecamatan_choices
+from ..regions.services import acting_kecamatan, kecamatan_choices
 from . import bp
 from .forms import CourseForm, RuleForm
 from .models import Certificate, Course, Enrollment, Meeting
-from .services import MeetingInput, TrainingError, check_meetings, create_course, enroll, facilitator_choices, unenroll, update_rule
+from .services import MeetingInput, check_meetings, create_course, enroll, facilitator_choices, unenroll, update_rule
 
 VIEW_ROLES = (ADMIN, MANAGER, STAFF, FACILITATOR)
 MANAGE_ROLES = (ADMIN, STAFF)
@@ -68,9 +68,7 @@ def new():
     form = CourseForm()
     scope = current_scope()
     form.kecamatan_id.choices = {"": "— pilih —", **{str(k): v for k, v in kecamatan_choices()}}
-    kecamatan = db.session.get(Kecamatan, scope.kecamatan_id) if scope.kecamatan_id else None
-    if kecamatan is None and form.kecamatan_id.data and str(form.kecamatan_id.data).isdigit():
-        kecamatan = get_or_404(Kecamatan, form.kecamatan_id.data)
+    kecamatan = acting_kecamatan(form.kecamatan_id.data)
     form.facilitator_id.choices = {"": "— belum ditentukan —", **{
         str(i): n for i, n in (facilitator_choices(kecamatan.id) if kecamatan else [])}}
     meeting_errors = {}
@@ -87,7 +85,7 @@ def new():
                 facilitator = parse_id(form.facilitator_id.data)
                 course = create_course(form.title.data, form.topic.data, kecamatan, facilitator,
                                        form.min_meetings.data, inputs, current_user)
-            except TrainingError as err:
+            except DomainError as err:
                 db.session.rollback()
                 show_error(err, form, "title")
             else:
@@ -130,7 +128,7 @@ def course_rule(course_id: int):
         try:
             facilitator = parse_id(form.facilitator_id.data)
             changes = update_rule(course, facilitator, form.min_meetings.data)
-        except TrainingError as err:
+        except DomainError as err:
             db.session.rollback()
             show_error(err)
         else:
@@ -194,7 +192,6 @@ def enrol(course_id: int):
 @roles_required(*MANAGE_ROLES)
 def enrol_bulk(course_id: int):
     """Enrol from a filtered participant list: by kelurahan, registration date, not yet trained."""
-    from ..participants.services import has_step_filter
     from ..regions.models import Kelurahan
 
     course = get_or_404(Course, course_id)
@@ -210,7 +207,7 @@ def enrol_bulk(course_id: int):
     if (kelurahan_id := parse_id(args["kelurahan"])) is not None:
         stmt = stmt.where(Participant.kelurahan_id == kelurahan_id)
     if args["belum_p2"]:
-        stmt = stmt.where(~has_step_filter(2))
+        stmt = stmt.where(~Participant.has_step(2))
     page = paginate(stmt, request.args.get("hal", 1), size=200)
     seats = max(course.capacity - len(course.enrollments), 0)
     from ..participants.services import missing_steps_for, missing_steps_phrase

@@ -5,6 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..core import audit
+from ..core.errors import DomainError
 from ..core.forms import show_error
 from ..core.access import ADMIN, MANAGER, STAFF, roles_required
 from ..core.pagination import paginate
@@ -17,7 +18,7 @@ from ..settings.services import letterhead_for
 from . import bp
 from .access import DOC_ROLES
 from .models import Certificate, Course, Enrollment, Meeting
-from .services import (TrainingError, find_certificate, issue_certificates, issue_for_graduates, issued_certificates,
+from .services import (find_certificate, issue_certificates, issue_for_graduates, issued_certificates,
                        waiting_for_certificate)
 from .views_roster import roster_rows
 
@@ -83,7 +84,7 @@ def certificate_issue(enrollment_id: int):
             if request.form.get("dari") == "peserta" else url_for("training.course", course_id=enrollment.course_id))
     try:
         (certificate,) = issue_certificates(enrollment.course, [enrollment], current_user)
-    except TrainingError as err:
+    except DomainError as err:
         db.session.rollback()
         show_error(err)
         return redirect(back)
