@@ -35,7 +35,8 @@ def test_dashboard_drill_down_from_province_to_kelurahan(page, live_server, make
     expect(page.locator(".big-figure")).to_contain_text("3 dari target 1.400")
     breadcrumb = page.get_by_role("navigation", name="Wilayah")
     expect(breadcrumb).to_contain_text("Provinsi DKI Jakarta › Jakarta Selatan › Tebet")
-    first_kelurahan = page.locator("#rows-title + .table-wrap tbody tr").first.get_by_role("link")
+    # The row's first link is its region (the figures after it are links to their lists).
+    first_kelurahan = page.locator("#rows-title + .table-wrap tbody tr").first.get_by_role("link").first
     name = first_kelurahan.inner_text()
     first_kelurahan.click()
     expect(page.get_by_role("heading", name=f"Dasbor kelurahan {name}")).to_be_visible()
