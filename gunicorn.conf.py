@@ -13,8 +13,11 @@ worker_class = "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30  # on restart, requests under way get this long to finish
 keepalive = 5
-max_requests = 2000  # recycle workers now and then (WeasyPrint and openpyxl hold memory)
-max_requests_jitter = 200
+# Recycle workers now and then (WeasyPrint and openpyxl hold memory). Each worker draws its limit
+# anywhere in 5,000–7,500 requests, so the workers restart far apart rather than all within seconds
+# (a restarting worker is missing from the pool for the time it takes to boot).
+max_requests = 5000
+max_requests_jitter = 2500
 accesslog = "-"
 errorlog = "-"
 loglevel = "info"

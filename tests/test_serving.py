@@ -200,3 +200,13 @@ def test_gunicorn_workers_share_the_login_limits(app, database_url, make_user, t
     locked = [a for a in per_account if "Akun dikunci sementara" in a.text]
     assert (len(wrong), len(wrong) + len(locked)) == (2, 8)  # the third failure locks, whoever sends it
     assert "Akun dikunci sementara" in after  # the right password waits too
+
+
+def test_workers_recycle_far_apart():
+    """Each worker's request limit is drawn from a window half as wide as the limit itself, so the
+    workers of one server do not restart together (a pause in service when they did)."""
+    import runpy
+    from pathlib import Path
+
+    conf = runpy.run_path(str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py"))
+    assert conf["max_requests"] > 0 and conf["max_requests_jitter"] >= conf["max_requests"] // 2
