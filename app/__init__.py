@@ -19,6 +19,13 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     return app
 
 
+def _migration_compares(*args) -> bool:
+    """Alembic compares models and database except for objects kept by migrations alone (the search index)."""
+    from .participants.search import include_object
+
+    return include_object(*args)
+
+
 def register_extensions(app: Flask) -> None:
     from .core.db import configure_sqlite
 
@@ -26,7 +33,7 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         configure_sqlite(db.engine)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True,
-                     compare_type=True)
+                     compare_type=True, include_object=_migration_compares)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)

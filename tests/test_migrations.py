@@ -5,6 +5,7 @@ from alembic.script import ScriptDirectory
 from flask_migrate import check
 from sqlalchemy import text
 
+from app.participants.search import include_object
 from app.extensions import db
 
 
@@ -17,7 +18,8 @@ def test_database_is_at_head(ctx, app):
 
 def test_models_and_migrations_agree(ctx):
     with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(connection, opts={"compare_type": True,
+                                                               "include_object": include_object})
         assert compare_metadata(context, db.metadata) == []
 
 

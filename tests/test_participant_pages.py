@@ -18,7 +18,7 @@ def three(make_participant):
     return {
         "siti": make_participant(nik="3174014503909902", name="Siti Aminah", phone="081311112222"),
         "budi": make_participant(nik="3174011708859903", name="Budi Santoso", phone="085722223333",
-                                 kelurahan="31.74.01.1002"),
+                                 kelurahan="31.74.01.1002", business_name="Bakso Budi"),
         "menteng": make_participant(kecamatan="31.71.06", nik="3171061708859904", name="Siti Menteng"),
     }
 

@@ -9,7 +9,8 @@ from ..core.scoping import scoped
 from ..core.timeutil import WIB
 from .actions import action_condition
 from ..regions.models import Kecamatan, Kelurahan
-from .models import LICENSE_GROUPS, Participant, ParticipantStep, name_key
+from .models import LICENSE_GROUPS, Participant, ParticipantStep
+from .search import text_clause
 
 SORTS = {
     "baru": (Participant.registered_at.desc(), Participant.id.desc()),
@@ -21,7 +22,7 @@ _REG_NUMBER = re.compile(r"^\d{6}-\d{4}(-\d{1,5})?$")
 
 
 def search_clause(term: str):
-    """Name (any word start), NIK (16 digits exact, else prefix), phone (08…/62…/+62…) or registration number."""
+    """The one search of participants: name or business name (any part, see search.py), NIK (16 digits exact, else prefix), phone (08…/62…/+62…) or registration number."""
     term = term.strip()
     if _REG_NUMBER.match(term):
         return Participant.reg_number.startswith(term)
@@ -34,11 +35,7 @@ def search_clause(term: str):
         if len(bare) == 16:
             return Participant.nik == bare
         return Participant.nik.startswith(bare)
-    key = name_key(term)
-    if not key:
-        return None
-    return or_(Participant.name_key.startswith(key, autoescape=True),
-               Participant.name_key.contains(" " + key, autoescape=True))
+    return text_clause(term)
 
 
 def utc_start_of_day(day, end: bool = False) -> datetime:

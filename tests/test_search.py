@@ -1,0 +1,60 @@
+"""The participant search: any part of a name or a business name, served by a trigram index on both
+databases (pg_trgm on PostgreSQL, FTS5 trigram on SQLite), kept in step by the database."""
+from flask_login import login_user
+from sqlalchemy import select, text, update
+
+from app.extensions import db
+from app.participants.models import Participant, name_key
+from app.participants.queries import participant_query
+from app.participants.search import text_clause
+
+
+def test_any_part_of_a_name_or_business_name_is_found(app, make_participant, make_user):
+    admin = make_user("admin")
+    make_participant(name="Siti Aminah", business_name="Warung Siti")
+    make_participant(name="Budiman Santoso", business_name="Bakso Pak Budi")
+    make_participant(name="Ani Wijaya", business_name="Kue Basah Ani")
+    with app.test_request_context():
+        login_user(db.session.merge(admin))
+
+        def names(term):
+            return sorted(p.name for p in db.session.scalars(participant_query({"q": term})).unique())
+
+        assert names("aminah") == ["Siti Aminah"]
+        assert names("DIMAN") == ["Budiman Santoso"]          # inside a word, any case
+        assert names("bakso") == ["Budiman Santoso"]          # the business name
+        assert names("kue bas") == ["Ani Wijaya"]             # across a space
+        assert names("an") == ["Ani Wijaya"]                  # short: name starts only
+        assert names("xyz") == []
+
+
+def test_the_index_follows_inserts_updates_and_deletes(app, make_participant):
+    pid = make_participant(name="Rina Kurniasih", business_name="Jamu Rina")
+    with app.app_context():
+        def ids(term):
+            return list(db.session.scalars(select(Participant.id).where(text_clause(term))))
+
+        assert ids("kurnia") == [pid]
+        db.session.execute(update(Participant).where(Participant.id == pid).values(
+            name="Rina Lestari", name_key=name_key("Rina Lestari"), business_name="Batik Rina"))
+        db.session.commit()
+        assert ids("kurnia") == [] and ids("lestari") == [pid] and ids("batik") == [pid] and ids("jamu") == []
+        db.session.execute(text("DELETE FROM participant_step WHERE participant_id = :id"), {"id": pid})
+        db.session.execute(text("DELETE FROM participant WHERE id = :id"), {"id": pid})
+        db.session.commit()
+        assert ids("lestari") == []
+
+
+def test_the_search_is_served_by_the_index(app, make_participant):
+    make_participant(name="Dewi Sartika", business_name="Warung Dewi")
+    with app.app_context():
+        stmt = select(Participant.id).where(text_clause("sartika"))
+        compiled = stmt.compile(db.engine, compile_kwargs={"literal_binds": True})
+        if db.engine.dialect.name == "sqlite":
+            plan = " ".join(str(row[-1]) for row in db.session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
+            assert "VIRTUAL TABLE INDEX" in plan and "participant_search" in plan, plan
+        else:
+            db.session.execute(text("SET LOCAL enable_seqscan = off"))
+            plan = " ".join(row[0] for row in db.session.execute(text(f"EXPLAIN {compiled}")))
+            assert "ix_participant_search_trgm" in plan, plan
+        db.session.rollback()
