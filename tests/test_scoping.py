@@ -171,6 +171,7 @@ def test_a_participant_living_outside_the_registering_kecamatan(app, client, mak
     mover = make_participant(kelurahan=kel_code, name="Warga Menteng", nik="3174011708859950")
     at_home = make_participant(name="Warga Tebet", nik="3174011708859951")
     with app.app_context():
+        db.session.get(Participant, mover).phone = None  # (an imported row without one)
         for pid in (mover, at_home):
             p = db.session.get(Participant, pid)
             record_step(p, 1, today_wib() - timedelta(days=3), "test")
@@ -203,17 +204,22 @@ def test_a_participant_living_outside_the_registering_kecamatan(app, client, mak
         assert '<p class="result-count" id="result-count">1 peserta</p>' in answer.get_data(as_text=True), name
     # Every number on every dashboard these users see (their own, and Menteng's for those above it)
     # links to a list of exactly that length.
-    from tests.test_figures import assert_links_match
+    from tests.test_figures import assert_links_match, figure_links
 
     for name, user in users.items():
         viewer = app.test_client()
         login(viewer, user.username)
-        pages = ["/dasbor"] + ([f"/dasbor/kecamatan/{menteng_id}"] if name in ("menteng", "jakpus", "dinas") else [])
+        pages = ["/dasbor", "/laporan/mingguan"] + ([f"/dasbor/kecamatan/{menteng_id}"]
+                                                    if name in ("menteng", "jakpus", "dinas") else [])
         for page in pages:
             html = viewer.get(page).get_data(as_text=True)
             assert assert_links_match(viewer, html, f"{name} {page}") >= 15, (name, page)
             if page.endswith(str(menteng_id)) or name in ("menteng", "jakpus"):
                 assert re.search(r'data-count="1">1</a>', html), (name, page)  # the mover counted there
+            if page == "/laporan/mingguan":  # the mover has no phone: counted (and listed) where they live
+                no_phone = dict(figure_links(html))
+                expected = 1 if name in ("menteng", "jakpus", "dinas") else 0
+                assert [n for href, n in no_phone.items() if "tanpa_hp" in href][:1] == [expected], (name, page)
     # The NIK check at Menteng's desk offers to open the record; elsewhere it offers no link.
     viewer = app.test_client()
     login(viewer, "meja.menteng")

@@ -69,6 +69,7 @@ class FilterForm(FlaskForm):
     kota = SelectField("Kota domisili", validate_choice=False)
     kecamatan = SelectField("Kecamatan domisili", validate_choice=False)
     channel = SelectField("Jalur", choices={"": "Semua", **CHANNELS}, validate_choice=False)
+    tanpa_hp = BooleanField("Hanya yang tanpa nomor HP")
     status = SelectField("Status", choices={"": "Semua", **STATUSES}, validate_choice=False)
     dari = DateInputField("Terdaftar dari", validators=[Optional()])
     sampai = DateInputField("sampai", validators=[Optional()])

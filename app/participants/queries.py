@@ -2,7 +2,7 @@
 import re
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..core.scoping import scoped
@@ -36,6 +36,10 @@ def search_clause(term: str):
             return Participant.nik == bare
         return Participant.nik.startswith(bare)
     return text_clause(term)
+
+
+# A data-quality figure of the weekly report and the list filter behind it (tanpa_hp).
+NO_PHONE = and_(Participant.phone.is_(None), Participant.status != "rejected")
 
 
 def utc_start_of_day(day, end: bool = False) -> datetime:
@@ -88,6 +92,8 @@ def participant_query(filters: dict, scope=None):
         stmt = stmt.where(Participant.has_step(int(filters["step"])))
     if filters.get("aksi"):
         stmt = stmt.where(action_condition(filters["aksi"]))
+    if filters.get("tanpa_hp"):
+        stmt = stmt.where(NO_PHONE)
     if filters.get("channel"):
         stmt = stmt.where(Participant.channel == filters["channel"])
     if filters.get("status"):

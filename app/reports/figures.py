@@ -14,6 +14,7 @@ from sqlalchemy import and_, func, or_, select
 from ..core.scoping import KECAMATAN, KOTA, PROVINCE, Scope, get_or_404, scoped
 from ..extensions import db
 from ..participants.actions import ACTIONS, action_condition, mask_matches
+from ..participants.queries import NO_PHONE
 from ..participants.models import Participant
 from ..participants.steps import STEPS
 from ..regions.models import Kecamatan, Kelurahan, Kota
@@ -137,6 +138,16 @@ class Area:
 
     def kelurahan_ids(self) -> list[int]:
         return sorted(k for k in self.tree.kelurahan if self.contains(k))
+
+    def where_domicile(self, stmt):
+        """A participant query restricted to the user's scope and to those living in this area: the
+        figures count participants by domicile, as the participant list's domicile filters do."""
+        stmt = scoped(stmt, Participant, self.scope)
+        if self.level == "kelurahan":
+            return stmt.where(Participant.kelurahan_id == self.region.id)
+        if self.level in ("kecamatan", "kota"):
+            return stmt.where(Participant.kelurahan_id.in_(self.kelurahan_ids()))
+        return stmt
 
     def where(self, stmt, model):
         """``stmt`` restricted to the user's scope and to this area (``model`` has kelurahan_id and kecamatan_id)."""
@@ -303,7 +314,7 @@ def _masks_by_kelurahan(area: Area):
 
 def _participants_by_kelurahan(area: Area, *conditions) -> dict[int, int]:
     stmt = select(Participant.kelurahan_id, func.count()).where(*conditions).group_by(Participant.kelurahan_id)
-    return dict(db.session.execute(area.where(stmt, Participant)).all())
+    return dict(db.session.execute(area.where_domicile(stmt)).all())
 
 
 class Ledger:
@@ -569,8 +580,7 @@ def weekly_report(area: Area, monday: date) -> WeeklyReport:
     ledger.add_variants("new", _variants_by_kelurahan(area, start=monday, end=end))
     ledger.add_variants("year", _variants_by_kelurahan(area, start=date(sunday.year, 1, 1), end=end))
     ledger.finish({"total": "steps", "new": "new", "year": "p4_year"})
-    ledger.add_counts("no_phone", _participants_by_kelurahan(area, Participant.phone.is_(None),
-                                                             Participant.status != "rejected"))
+    ledger.add_counts("no_phone", _participants_by_kelurahan(area, NO_PHONE))
     ledger.add_counts("duplicates", duplicate_counts(area))
     return WeeklyReport(area=area, monday=monday, total=ledger.total(),
                         levels={level: ledger.level(level) for level in area.levels_below})
