@@ -225,6 +225,36 @@ def test_roster_mark_fragment_and_counts(app, client, login_as, make_course, mak
         assert db.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "attendance.mark")) == 2
 
 
+def test_a_tap_answers_its_row_without_loading_the_class(app, client, login_as, make_course, make_participant):
+    """A tap re-reads only the row it changed and the counters (one grouped query), however large
+    the class: its number in the name order and the counters equal what the whole roster shows."""
+    from sqlalchemy import event
+
+    login_as("staff")
+    course_id = make_course(capacity=40)
+    enrollments = enrol_new(app, make_participant, course_id, 30)
+    meeting = meetings_of(app, course_id)[0]
+    token = csrf_from(client, f"/pertemuan/{meeting}")
+    loaded = []
+
+    def count_load(target, _context):
+        loaded.append(target.id)
+
+    event.listen(Enrollment, "load", count_load)
+    try:
+        html = client.post(f"/pertemuan/{meeting}/tandai/{enrollments[17]}", data={"status": "hadir"},
+                           headers={"HX-Request": "true", "X-CSRFToken": token}).get_data(as_text=True)
+    finally:
+        event.remove(Enrollment, "load", count_load)
+    assert len(set(loaded)) == 1, loaded  # the tapped enrolment only
+    page = client.get(f"/pertemuan/{meeting}").get_data(as_text=True)
+    row = re.search(rf'id="row-{enrollments[17]}".*?</', html, re.S).group(0)
+    number = re.search(r'class="roster-num">(\d+)<', row)
+    assert number and re.search(rf'id="row-{enrollments[17]}".*?class="roster-num">{number.group(1)}<', page, re.S)
+    for label in ("Hadir <strong>1</strong>", "Belum <strong>29</strong>"):
+        assert label in html and label in page
+
+
 def test_mark_refuses_other_course_and_bad_status(app, client, login_as, make_course, make_participant):
     login_as("staff")
     course_a = make_course(title="A")
