@@ -160,3 +160,18 @@ def test_login_rate_limit(app, make_user):
     assert statuses[10] == 429
     assert blocked.status_code == 429  # even the right password waits
     assert "Terlalu banyak permintaan" in blocked.get_data(as_text=True)
+
+
+def test_with_rate_limits_off_failures_never_lock_an_account(app):
+    """RATELIMIT_ENABLED off: failed logins are neither counted into a lock nor reported as one."""
+    from app.auth import throttle
+
+    with app.test_request_context():
+        limit = app.config["LOGIN_ACCOUNT_LIMIT"]
+        app.config.update(RATELIMIT_ENABLED=False, LOGIN_ACCOUNT_LIMIT="3 per minute")
+        try:
+            assert [throttle.note_failure("siapa.saja") for _ in range(8)] == [None] * 8
+            assert throttle.locked_until("siapa.saja") is None
+        finally:
+            throttle.clear("siapa.saja")
+            app.config.update(RATELIMIT_ENABLED=True, LOGIN_ACCOUNT_LIMIT=limit)

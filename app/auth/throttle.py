@@ -42,6 +42,8 @@ def note_failure(username: str) -> datetime | None:
     storage, the fixed window the limiter keeps), so failures arriving at once are numbered
     1, 2, 3 … and exactly the one that reaches the limit and those after it see the lock.
     """
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return None  # no limits, no locks (as locked_until says)
     reset = None
     for limit in _limits():
         count = limiter.limiter.storage.incr(limit.key_for(NAMESPACE, _key(username)), limit.get_expiry())
