@@ -96,6 +96,9 @@ def assert_links_match(client, html: str, who: str = "") -> int:
     """Every figure's link lists exactly as many participants as the figure says."""
     links = dict(figure_links(html))
     assert links, who
+    # The chart's bars open the same lists as the table's figures of their week.
+    for href, n in re.findall(r'<a href="([^"]+)" class="bar-link"\s+data-count="(\d+)"', html):
+        assert links.get(href.replace("&amp;", "&")) == int(n), (who, href, n)
     for href, n in links.items():
         listing = client.get(href)
         assert listing.status_code == 200, (who, href)
@@ -202,6 +205,7 @@ def test_every_dashboard_number_is_a_link_to_that_many_rows(app, imported, make_
     for query in ("", "?tahun=2018", "?per=2018-09-04"):
         html = client.get(f"/dasbor{query}").get_data(as_text=True)
         assert assert_links_match(client, html, f"{who} {query}") >= 20
+        assert html.count('class="bar-link"') >= 2, (who, query)  # the chart's bars are links too (checked above)
 
 
 def test_import_refuses_a_licence_dated_before_registration(app, client, login_as):

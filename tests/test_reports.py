@@ -51,7 +51,7 @@ def insert_people(people: list[Person]) -> list[int]:
                      "updated_at": p.registered_at, "reg_number": None if p.status == "pending" else f"R{_serial['n']}"})
     ids = [row.id for row in db.session.execute(insert(Participant).returning(Participant.id, sort_by_parameter_order=True), rows)]
     steps = [{"participant_id": pid, "step": step, "completed_on": day, "kecamatan_id": p.kecamatan_id,
-              "source": "test", "out_of_order": step in p.out_of_order}
+              "source": "test", "out_of_order": step in p.out_of_order, "variant": p.channel if step == 1 else None}
              for pid, p in zip(ids, people) for step, day in p.steps.items()]
     if steps:
         db.session.execute(insert(ParticipantStep), steps)
@@ -106,10 +106,10 @@ def expected(people: list[Person], monday: date, group) -> dict:
     for p in people:
         row = out.setdefault(group(p), {"steps": [0] * 7, "new": [0] * 7, "prev": [0] * 7, "p4_year": 0,
                                         "no_phone": 0, "out_of_order": 0, "duplicates": 0})
+        row["out_of_order"] += any(day < end and step in p.out_of_order for step, day in p.steps.items())
         for step, day in p.steps.items():
             if day < end:
                 row["steps"][step - 1] += 1
-                row["out_of_order"] += step in p.out_of_order
             if monday <= day < end:
                 row["new"][step - 1] += 1
             if prev <= day < monday:
@@ -482,3 +482,49 @@ def test_zero_target_is_refused_at_the_setting(app, client, login_as):
                          token_url="/pengaturan")
     html = response.get_data(as_text=True)
     assert "Target harus antara 1 dan 10.000.000." in html and "Target harus antara 1 dan 100.000." in html
+
+
+def test_data_quality_figures_link_to_lists_of_their_length(app, make_user):
+    """The weekly report's 'tidak berurutan' and 'dugaan duplikat' figures count participants where
+    they live and open the list of exactly those (list filters tak_urut and duplikat), for a kecamatan,
+    its kota and the province, including a resident registered by another kota's kecamatan whose twin
+    lives there, and an out-of-order step dated after the week (not counted for that week)."""
+    from tests.conftest import login
+    from tests.test_figures import assert_links_match, figure_links
+
+    monday = date(2026, 3, 2)
+    with app.app_context():
+        south = kelurahan_of(kecamatan_code="31.74.01")
+        central = kelurahan_of(kecamatan_code="31.71.01")
+        people = random_people(random.Random(5), south, 60, date(2026, 1, 5), date(2026, 3, 20))
+        twin_home = Person(*central[0], steps={1: date(2026, 2, 2)}, name="Rahmat Hidayat")
+        twin_away = Person(south[1][0], central[0][1], steps={1: date(2026, 2, 3)}, name="Rahmat Hidayat")
+        late = Person(*south[2], steps={1: date(2026, 2, 2), 3: date(2026, 3, 10)}, out_of_order={3},
+                      name="Terlambat Sekali", birth=date(1970, 1, 2))
+        early = Person(*south[3], steps={1: date(2026, 2, 2), 3: date(2026, 3, 3)}, out_of_order={3},
+                       name="Tunggal Sekali", birth=date(1970, 1, 1))
+        insert_people(people + [twin_home, twin_away, late, early])
+        kecamatan_id = kecamatan_by_code("31.74.01").id
+    south_ids = {kelurahan_id for kelurahan_id, _ in south}
+    everyone = people + [twin_home, twin_away, late, early]
+    residents = expected(everyone, monday, lambda p: p.kelurahan_id in south_ids)[True]
+    province = expected(everyone, monday, lambda p: "all")["all"]
+    assert residents["out_of_order"] > 1 and residents["duplicates"] > 1
+    assert province["duplicates"] == residents["duplicates"] + 1  # twin_home, in 31.71
+
+    def quality(html: str) -> tuple[int, int]:
+        links = figure_links(html)
+        return (next(n for href, n in links if "tak_urut=1" in href),
+                next(n for href, n in links if "duplikat=1" in href))
+
+    week = f"?minggu={monday}"
+    for role, scope, page, want in (
+            ("staff", {"kecamatan": "31.74.01"}, "/laporan/mingguan", residents),
+            ("manager", {"kota": "31.74"}, "/laporan/mingguan", residents),
+            ("manager", {"kecamatan": None}, "/laporan/mingguan", province),
+            ("manager", {"kecamatan": None}, f"/laporan/mingguan/kecamatan/{kecamatan_id}", residents)):
+        viewer = app.test_client()
+        login(viewer, make_user(role, **scope).username)
+        html = viewer.get(page + week).get_data(as_text=True)
+        assert quality(html) == (want["out_of_order"], want["duplicates"]), (role, scope, page)
+        assert assert_links_match(viewer, html, f"{role} {scope} {page}") > 10

@@ -70,6 +70,10 @@ class FilterForm(FlaskForm):
     kecamatan = SelectField("Kecamatan domisili", validate_choice=False)
     channel = SelectField("Jalur", choices={"": "Semua", **CHANNELS}, validate_choice=False)
     tanpa_hp = BooleanField("Hanya yang tanpa nomor HP")
+    tak_urut = BooleanField("Hanya yang punya langkah tidak berurutan",
+                            description="Dengan tanggal di atas: langkah tak berurutan yang dicapai pada rentang itu.")
+    duplikat = BooleanField("Hanya dugaan duplikat",
+                            description="Nama dan tanggal lahir sama dengan peserta lain dari kecamatan pendaftar yang sama.")
     status = SelectField("Status", choices={"": "Semua", **STATUSES}, validate_choice=False)
     dari = DateInputField("Terdaftar dari", validators=[Optional()])
     sampai = DateInputField("sampai", validators=[Optional()])

@@ -3,7 +3,7 @@ import re
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import and_, exists, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from ..core.scoping import scoped
 from ..core.timeutil import WIB
@@ -38,8 +38,15 @@ def search_clause(term: str):
     return text_clause(term)
 
 
-# A data-quality figure of the weekly report and the list filter behind it (tanpa_hp).
+# Data-quality figures of the weekly report and the list filters behind them (tanpa_hp, duplikat;
+# tak_urut is reached_clause's out_of_order).
 NO_PHONE = and_(Participant.phone.is_(None), Participant.status != "rejected")
+_twin = aliased(Participant)
+# A suspected duplicate: another (not rejected) participant registered by the same kecamatan with
+# the same name and birth date (index ix_participant_kecamatan_name_birth serves the twin's lookup).
+SUSPECTED_DUPLICATE = and_(Participant.status != "rejected", exists().where(
+    _twin.kecamatan_id == Participant.kecamatan_id, _twin.name_key == Participant.name_key,
+    _twin.birth_date == Participant.birth_date, _twin.status != "rejected", _twin.id != Participant.id))
 
 
 def utc_start_of_day(day, end: bool = False) -> datetime:
@@ -48,10 +55,14 @@ def utc_start_of_day(day, end: bool = False) -> datetime:
     return (moment - moment.utcoffset()).replace(tzinfo=None)
 
 
-def reached_clause(step: int | None, start=None, end=None, license_group: str | None = None):
+def reached_clause(step: int | None, start=None, end=None, license_group: str | None = None,
+                   out_of_order: bool = False):
     """Participants who reached ``step`` (any step when None) on a day from ``start`` to ``end``
-    (inclusive, either open), P4 by a licence of ``license_group``: what a dashboard figure counts."""
+    (inclusive, either open), P4 by a licence of ``license_group``, only steps recorded out of order
+    when ``out_of_order``: what a dashboard or weekly-report figure counts."""
     conditions = [ParticipantStep.participant_id == Participant.id]
+    if out_of_order:
+        conditions.append(ParticipantStep.out_of_order)
     if license_group:
         step = 4
         kinds = LICENSE_GROUPS[license_group][1]
@@ -84,16 +95,18 @@ def participant_query(filters: dict, scope=None):
     if filters.get("kota"):
         stmt = stmt.where(Participant.kelurahan_id.in_(select(Kelurahan.id).join(Kecamatan).where(
             Kecamatan.kota_id == int(filters["kota"]))))
-    if filters.get("capai_dari") or filters.get("capai_sampai") or filters.get("izin"):
+    if filters.get("capai_dari") or filters.get("capai_sampai") or filters.get("izin") or filters.get("tak_urut"):
         stmt = stmt.where(reached_clause(int(filters["step"]) if filters.get("step") else None,
                                          filters.get("capai_dari"), filters.get("capai_sampai"),
-                                         filters.get("izin") or None))
+                                         filters.get("izin") or None, bool(filters.get("tak_urut"))))
     elif filters.get("step"):
         stmt = stmt.where(Participant.has_step(int(filters["step"])))
     if filters.get("aksi"):
         stmt = stmt.where(action_condition(filters["aksi"]))
     if filters.get("tanpa_hp"):
         stmt = stmt.where(NO_PHONE)
+    if filters.get("duplikat"):
+        stmt = stmt.where(SUSPECTED_DUPLICATE)
     if filters.get("channel"):
         stmt = stmt.where(Participant.channel == filters["channel"])
     if filters.get("status"):

@@ -17,7 +17,7 @@ def columns() -> list[str]:
     return (["Kode", "Wilayah"] + [f"{c} s.d. minggu ini" for c in codes] + [f"{c} baru minggu ini" for c in codes]
             + [f"{c} minggu sebelumnya" for c in codes] + [f"{c} perubahan" for c in codes]
             + ["P4 tahun ini", "Target P4 tahunan", "Capaian target (%)", "Tanpa nomor HP",
-               "Langkah tidak berurutan", "Dugaan duplikat (nama + tanggal lahir)",
+               "Peserta dengan langkah tidak berurutan", "Dugaan duplikat (nama + tanggal lahir)",
                "Jumlah target kelurahan"]
             + [f"P{v.step} {v.label} s.d. minggu ini" for v in VARIANTS]
             + [f"P{v.step} {v.label} baru minggu ini" for v in VARIANTS])
@@ -59,7 +59,7 @@ def report_xlsx(report: WeeklyReport) -> tempfile.SpooledTemporaryFile:
     else:
         xlsx_append(summary, ["Target P4 tahunan", total.target])
     xlsx_append(summary, ["Tanpa nomor HP", total.no_phone])
-    xlsx_append(summary, ["Langkah tidak berurutan", total.out_of_order])
+    xlsx_append(summary, ["Peserta dengan langkah tidak berurutan", total.out_of_order])
     xlsx_append(summary, ["Dugaan duplikat (nama + tanggal lahir)", total.duplicates])
     for level in [report.area.level] + list(report.levels):
         sheet = workbook.create_sheet(SHEET_TITLES[level])

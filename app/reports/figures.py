@@ -14,7 +14,7 @@ from sqlalchemy import and_, func, or_, select
 from ..core.scoping import KECAMATAN, KOTA, PROVINCE, Scope, get_or_404, scoped
 from ..extensions import db
 from ..participants.actions import ACTIONS, action_condition, mask_matches
-from ..participants.queries import NO_PHONE
+from ..participants.queries import NO_PHONE, SUSPECTED_DUPLICATE
 from ..participants.models import Participant
 from ..participants.steps import STEPS
 from ..regions.models import Kecamatan, Kelurahan, Kota
@@ -298,10 +298,13 @@ def _through(area: Area, day: date, start: date | None = None):
 
 
 def _out_of_order_by_kelurahan(area: Area, end: date) -> dict[int, int]:
-    """Steps recorded out of order before ``end`` (few rows: a partial index holds only those)."""
-    stmt = (select(StepTally.kelurahan_id, func.sum(StepTally.n_out_of_order))
-            .where(StepTally.n_out_of_order > 0, StepTally.period_start < end).group_by(StepTally.kelurahan_id))
-    return dict(db.session.execute(area.where(stmt, StepTally)).all())
+    """Participants, by domicile, with a step recorded out of order before ``end``: the list filter
+    ``tak_urut`` up to the day before ``end`` (few rows: a partial index holds only those steps)."""
+    flagged = select(ParticipantStep.participant_id).where(ParticipantStep.out_of_order,
+                                                           ParticipantStep.completed_on < end)
+    stmt = (select(Participant.kelurahan_id, func.count()).where(Participant.id.in_(flagged))
+            .group_by(Participant.kelurahan_id))
+    return dict(db.session.execute(area.where_domicile(stmt)).all())
 
 
 def _masks_by_kelurahan(area: Area):
@@ -541,16 +544,23 @@ class WeeklyReport:
 
 
 def duplicate_counts(area: Area) -> dict[int, int]:
-    """Participants per kelurahan sharing name and birth date with another in the same kecamatan.
+    """Suspected duplicates (``SUSPECTED_DUPLICATE``, the list filter ``duplikat``) per kelurahan of
+    domicile.
 
-    First the groups of twins (one pass over the covering index), then their members by those keys;
-    one query joining the two made PostgreSQL repeat the first pass in every parallel worker.
+    A kecamatan or kelurahan asks the condition of each of its residents (an index seek each). A
+    kota or the province first finds the groups of twins (one pass over the covering index; a twin
+    outside the viewer's scope still makes a visible participant a suspect, as in the list), then
+    counts their members where they live; everyone living in the area is within the viewer's scope.
     """
+    if area.level in ("kecamatan", "kelurahan") or area.scope.role == "pendamping":
+        stmt = (select(Participant.kelurahan_id, func.count()).where(SUSPECTED_DUPLICATE)
+                .group_by(Participant.kelurahan_id))
+        return dict(db.session.execute(area.where_domicile(stmt)).all())
     twins = (select(Participant.kecamatan_id, Participant.name_key, Participant.birth_date)
              .where(Participant.status != "rejected")
              .group_by(Participant.kecamatan_id, Participant.name_key, Participant.birth_date)
              .having(func.count() > 1))
-    groups = [tuple(row) for row in db.session.execute(area.where(twins, Participant))]
+    groups = [tuple(row) for row in db.session.execute(twins)]
     counts: dict[int, int] = defaultdict(int)
     for start in range(0, len(groups), 100):
         # OR of exact keys, not a row-value IN: both databases then seek the index once per group.
@@ -558,10 +568,9 @@ def duplicate_counts(area: Area) -> dict[int, int]:
                      for k, n, b in groups[start:start + 100]))
         stmt = (select(Participant.kelurahan_id, func.count())
                 .where(Participant.status != "rejected", keys).group_by(Participant.kelurahan_id))
-        # Not passed through area.where again: every key names a kecamatan the scoped query above
-        # returned, and the extra kecamatan condition made SQLite scan whole kecamatan instead.
         for kelurahan_id, n in db.session.execute(stmt):
-            counts[kelurahan_id] += n
+            if area.contains(kelurahan_id):
+                counts[kelurahan_id] += n
     return counts
 
 

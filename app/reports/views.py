@@ -44,14 +44,20 @@ def report_url(region: Region, fmt: str | None = None, **args) -> str:
 DOMICILE_FILTER = {"kota": "kota", "kecamatan": "kecamatan", "kelurahan": "kelurahan"}
 
 
-@bp.app_template_global("figure_link")
-def figure_link(n: int, region: Region, **filters) -> Markup:
-    """A figure as a link to the participant list that holds exactly those participants: the region
-    by domicile (as the figures count), plus ``filters`` (step, capai_dari/capai_sampai, channel, izin,
-    aksi); dates as ISO days. ``data-count`` carries the figure for tests and scripts."""
+@bp.app_template_global("figure_href")
+def figure_href(region: Region, **filters) -> str:
+    """The participant list that holds exactly the participants a figure counts: the region by
+    domicile (as the figures count), plus ``filters`` (step, capai_dari/capai_sampai, channel, izin,
+    aksi, tanpa_hp, tak_urut, duplikat); dates as ISO days."""
     args = {DOMICILE_FILTER[region.level]: region.id} if region.level in DOMICILE_FILTER else {}
     args.update({k: (v.isoformat() if isinstance(v, date) else v) for k, v in filters.items() if v not in (None, "")})
-    href = url_for("participants.index", **args)
+    return url_for("participants.index", **args)
+
+
+@bp.app_template_global("figure_link")
+def figure_link(n: int, region: Region, **filters) -> Markup:
+    """A figure as a link to its list (:func:`figure_href`); ``data-count`` carries the figure for tests and scripts."""
+    href = figure_href(region, **filters)
     return Markup(f'<a class="figure" href="{escape(href)}" data-count="{int(n)}">{escape(angka(n))}</a>')
 
 
