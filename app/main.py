@@ -1,5 +1,5 @@
 """Home page and health check."""
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, render_template, send_from_directory
 from flask_login import current_user, login_required
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,3 +31,12 @@ def health():
         current_app.logger.warning("Health check: the database does not answer.", exc_info=True)
         return {"status": "error"}, 503, {"Cache-Control": "no-store"}
     return {"status": "ok"}, 200, {"Cache-Control": "no-store"}
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """The service worker keeping roster pages for a lost connection; served from the root so its
+    scope covers them (static/js/sw.js), never cached by the browser's HTTP cache."""
+    response = send_from_directory(current_app.static_folder, "js/sw.js", mimetype="text/javascript", max_age=0)
+    response.headers["Cache-Control"] = "no-cache"
+    return response

@@ -59,6 +59,8 @@ def requests_for(w: dict) -> dict[str, list[tuple[str, str, dict]]]:
         "training.enrol_search": [("GET", f"/pelatihan/{w['course']}/cari-peserta?q=Peserta", {})],
         "training.roster": [("GET", f"/pertemuan/{w['meeting']}?filter=belum", {})],
         "training.mark_one": [("POST", f"/pertemuan/{w['meeting']}/tandai/{w['enrollment']}", {"status": "hadir"})],
+        # (After the marks above: what changed since revision 0; a plain GET goes back to the roster.)
+        "training.roster_changes": [("GET", f"/pertemuan/{w['meeting']}/perubahan?sejak=0", {})],
         # (The check-in pages' fragment is the result of a check-in: their GET is tested as a page.)
         "training.checkin": [("POST", f"/pertemuan/{w['meeting']}/check-in", {"reg_number": w["reg_number"]})],
         "events.search": [("GET", f"/acara/{w['event']}/cari-peserta?q=Pedagang", {})],

@@ -75,7 +75,10 @@ def _attempt_login(form: LoginForm) -> str | None:
 def logout():
     end_session()
     flash("Anda sudah keluar.", "info")
-    return redirect(url_for("auth.login"))
+    response = redirect(url_for("auth.login"))
+    # Nothing personal stays in the browser: kept roster pages and unsent marks are cleared.
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
 
 
 @bp.post("/akun/keluar-semua")

@@ -18,8 +18,9 @@ NOT_CONFIRMED = "not_confirmed"  # an event sign-up that is waiting or cancelled
 FULL = "full"                  # enrolling on the spot refused (class full, step order)
 BLOCKED = "blocked"            # a rule refuses the mark (step order, a date, a closed meeting)
 REFUSED = "refused"            # this user may not record attendance here at all
+SUPERSEDED = "superseded"      # a later mark (by the time it was made) already stands: kept in the audit only
 
-ACCEPTED = frozenset({OK, ALREADY})
+ACCEPTED = frozenset({OK, ALREADY, SUPERSEDED})
 
 
 @dataclass

@@ -86,6 +86,11 @@ class Meeting(db.Model):
     capacity: Mapped[int] = mapped_column(default=100)
     closed_at: Mapped[datetime | None]
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    # Every change to the roster takes the next number (its attendance rows carry it), so a screen
+    # asks "what changed since n"; a change that removes rows (reopening) or touches all of them
+    # (closing) sets ``reset_revision``, and screens older than it reload.
+    revision: Mapped[int] = mapped_column(default=0, server_default="0")
+    reset_revision: Mapped[int] = mapped_column(default=0, server_default="0")
 
     course: Mapped[Course] = relationship(back_populates="meetings")
 
@@ -130,6 +135,7 @@ class Attendance(db.Model):
         UniqueConstraint("meeting_id", "enrollment_id", name="uq_attendance_meeting_enrollment"),
         CheckConstraint("status in ('hadir', 'terlambat', 'izin', 'tidak_hadir')", name="status"),
         Index("ix_attendance_enrollment", "enrollment_id"),
+        Index("ix_attendance_meeting_revision", "meeting_id", "revision"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -138,7 +144,8 @@ class Attendance(db.Model):
     status: Mapped[str] = mapped_column(String(12))
     automatic: Mapped[bool] = mapped_column(default=False)  # set when the meeting closed unmarked
     marked_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    marked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    marked_at: Mapped[datetime] = mapped_column(default=utcnow)  # when the mark was made (on the device)
+    revision: Mapped[int] = mapped_column(default=0, server_default="0")  # the meeting's revision that set it
 
     @classmethod
     def scope_clause(cls, scope: Scope):

@@ -1,9 +1,9 @@
 """Training rules: courses, capacity, marks, closing, completion (P2) and certificates."""
 import secrets
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -11,13 +11,13 @@ from sqlalchemy.orm import joinedload
 
 from ..auth.models import User
 from ..core import audit
-from ..core.checkin import ALREADY, BLOCKED, FULL, INVALID, NOT_ENROLLED, OK, UNKNOWN, Outcome
+from ..core.checkin import ALREADY, BLOCKED, FULL, INVALID, NOT_ENROLLED, OK, SUPERSEDED, UNKNOWN, Outcome
 from ..core.errors import DomainError
 from ..core.db import lock_row
 from ..core.scoping import scoped
 from ..core.access import ADMIN, FACILITATOR, STAFF
 from ..core.sequences import next_values
-from ..core.timeutil import today_wib, utcnow
+from ..core.timeutil import to_wib, today_wib, utcnow
 from ..extensions import db
 from ..participants.models import Participant, ParticipantStep
 from ..participants.services import check_step, check_step_date, checkin_key, record_step
@@ -191,16 +191,48 @@ def may_mark(meeting: Meeting, user) -> str | None:
     return None
 
 
-def mark_outcome(meeting: Meeting, enrollment: Enrollment, status: str, user) -> Outcome:
-    """One mark on a meeting's roster (a tap), as a check-in outcome (see core.checkin)."""
+class MarkSuperseded(TrainingError):
+    """A mark older than the one standing (by the time each was made): not applied, but kept in
+    the audit (so the outcome is accepted and committed, unlike other refusals)."""
+
+    def __init__(self, standing: "Attendance"):
+        super().__init__("Sudah ada tanda yang lebih baru.", code="superseded")
+        self.standing = standing
+
+
+def mark_outcome(meeting: Meeting, enrollment: Enrollment, status: str, user,
+                 at: datetime | None = None) -> Outcome:
+    """One mark on a meeting's roster (a tap, perhaps made offline at ``at``), as a check-in
+    outcome (see core.checkin). A mark older than the standing one loses and says so."""
     try:
-        mark(meeting, enrollment, status, user)
+        mark(meeting, enrollment, status, user, at)
+    except MarkSuperseded as lost:
+        standing = lost.standing
+        by = db.session.get(User, standing.marked_by_id) if standing.marked_by_id else None
+        return Outcome(SUPERSEDED, participant=enrollment.participant, status=standing.status, message=(
+            f"Tanda {STATUS_LABELS[status]} Anda tidak dipakai: {enrollment.participant.name} sudah ditandai "
+            f"{STATUS_LABELS[standing.status]}{f' oleh {by.full_name}' if by else ''} pukul "
+            f"{to_wib(standing.marked_at).strftime('%H.%M')}, lebih baru."))
     except DomainError as err:
         return Outcome(BLOCKED, participant=enrollment.participant, message=err.message)
     return Outcome(OK, participant=enrollment.participant, status=status)
 
 
-def check_in(meeting: Meeting, typed: str, user, enrol_now: bool = False) -> Outcome:
+def mark_time(at: datetime | None) -> datetime:
+    """When a mark was made: the device's time (a mark made offline arrives later), never later
+    than now nor more than a day ago; now when the device said nothing."""
+    now = utcnow()
+    return now if at is None else min(now, max(at, now - timedelta(days=1)))
+
+
+def next_revision(meeting: Meeting) -> int:
+    """The meeting's next revision number. Its row stays locked to the end of the transaction, so
+    the writers of one roster take turns (each locks the meeting before any attendance row)."""
+    return db.session.execute(update(Meeting).where(Meeting.id == meeting.id)
+                              .values(revision=Meeting.revision + 1).returning(Meeting.revision)).scalar_one()
+
+
+def check_in(meeting: Meeting, typed: str, user, enrol_now: bool = False, at: datetime | None = None) -> Outcome:
     """Hadir by a card's QR code or a typed registration number / NIK; with ``enrol_now`` a
     participant of the organising kecamatan not yet on the course is enrolled on the spot."""
     key = checkin_key(typed)
@@ -227,13 +259,14 @@ def check_in(meeting: Meeting, typed: str, user, enrol_now: bool = False) -> Out
                                                                   Attendance.enrollment_id == enrollment.id)).first()
     if existing in ATTENDED:
         return Outcome(ALREADY, number=number, participant=participant, status=existing)
-    outcome = mark_outcome(meeting, enrollment, "hadir", user)
+    outcome = mark_outcome(meeting, enrollment, "hadir", user, at)
     outcome.number = number
     return outcome
 
 
-def mark(meeting: Meeting, enrollment: Enrollment, status: str, user) -> Attendance:
-    """Set one mark (insert or update that single row) and re-evaluate completion."""
+def mark(meeting: Meeting, enrollment: Enrollment, status: str, user, at: datetime | None = None) -> Attendance:
+    """Set one mark (insert or update that single row) and re-evaluate completion. The later mark
+    by the time it was made wins: an older one raises MarkSuperseded (and is kept in the audit)."""
     if status not in STATUS_LABELS:
         raise TrainingError("Status kehadiran tidak dikenal.")
     if enrollment.course_id != meeting.course_id:
@@ -243,15 +276,30 @@ def mark(meeting: Meeting, enrollment: Enrollment, status: str, user) -> Attenda
         raise TrainingError(reason)
     if status in ATTENDED:
         check_step_date(enrollment.participant, meeting.date, f"Kehadiran di pertemuan {meeting.number}")
+    at = mark_time(at)
+    revision = next_revision(meeting)
     previous = db.session.scalars(select(Attendance.status).where(
         Attendance.meeting_id == meeting.id, Attendance.enrollment_id == enrollment.id)).first()
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     values = {"meeting_id": meeting.id, "enrollment_id": enrollment.id, "status": status, "automatic": False,
-              "marked_by_id": user.id, "marked_at": utcnow()}
+              "marked_by_id": user.id, "marked_at": at, "revision": revision}
     stmt = insert(Attendance).values(**values)
-    db.session.execute(stmt.on_conflict_do_update(
+    applied = db.session.execute(stmt.on_conflict_do_update(
         index_elements=["meeting_id", "enrollment_id"],
-        set_={k: stmt.excluded[k] for k in ("status", "automatic", "marked_by_id", "marked_at")}))
+        set_={k: stmt.excluded[k] for k in ("status", "automatic", "marked_by_id", "marked_at", "revision")},
+        where=Attendance.marked_at <= stmt.excluded.marked_at).returning(Attendance.id)).scalar()
+    if applied is None:
+        standing = db.session.scalars(select(Attendance).where(
+            Attendance.meeting_id == meeting.id, Attendance.enrollment_id == enrollment.id)
+            .execution_options(populate_existing=True)).one()
+        audit.record("attendance.superseded", entity_type="attendance", entity_id=enrollment.id,
+                     kecamatan_id=meeting.course.kecamatan_id,
+                     changes={"status": {"before": status, "after": standing.status},
+                              "meeting": {"before": None, "after": meeting.number}},
+                     summary=f"{enrollment.participant.name}: tanda {STATUS_LABELS[status]} pukul "
+                             f"{to_wib(at).strftime('%H.%M.%S')} di pertemuan {meeting.number} kalah oleh tanda "
+                             f"{STATUS_LABELS[standing.status]} yang lebih baru")
+        raise MarkSuperseded(standing)
     note = " (pertemuan ditutup/belum berlangsung)" if meeting.is_closed or meeting.date > today_wib() else ""
     audit.record("attendance.mark", entity_type="attendance", entity_id=enrollment.id,
                  kecamatan_id=meeting.course.kecamatan_id,
@@ -260,19 +308,22 @@ def mark(meeting: Meeting, enrollment: Enrollment, status: str, user) -> Attenda
     db.session.flush()
     sync_completion(enrollment)
     return db.session.scalars(select(Attendance).where(Attendance.meeting_id == meeting.id,
-                                                       Attendance.enrollment_id == enrollment.id)).one()
+                                                       Attendance.enrollment_id == enrollment.id)
+                              .execution_options(populate_existing=True)).one()
 
 
 def close_meeting(meeting: Meeting, user) -> int:
     """Close: every unmarked enrolment becomes Tidak hadir (automatic, visible). Returns how many."""
     if meeting.is_closed:
         return 0
+    revision = next_revision(meeting)
+    meeting.reset_revision = revision  # every open screen reloads
     marked = set(db.session.scalars(select(Attendance.enrollment_id).where(Attendance.meeting_id == meeting.id)))
     missing = [e for e in meeting.course.enrollments if e.id not in marked]
     now = utcnow()
     for e in missing:
         db.session.add(Attendance(meeting_id=meeting.id, enrollment_id=e.id, status=ABSENT, automatic=True,
-                                  marked_by_id=user.id, marked_at=now))
+                                  marked_by_id=user.id, marked_at=now, revision=revision))
     meeting.closed_at = now
     meeting.closed_by_id = user.id
     audit.record("meeting.close", meeting, kecamatan_id=meeting.course.kecamatan_id,
@@ -288,6 +339,7 @@ def reopen_meeting(meeting: Meeting) -> int:
     """Reopen: the automatic Tidak hadir marks are removed again. Returns how many."""
     if not meeting.is_closed:
         return 0
+    meeting.reset_revision = next_revision(meeting)  # rows go away: every open screen reloads
     removed = db.session.execute(delete(Attendance).where(Attendance.meeting_id == meeting.id,
                                                           Attendance.automatic.is_(True))).rowcount
     meeting.closed_at = None

@@ -1,11 +1,13 @@
 """The roster of a meeting (phone first), one-tap marks, closing, and check-in by QR or number."""
-from flask import flash, redirect, render_template, request, url_for
+from datetime import datetime, timezone
+
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..core.access import ADMIN, FACILITATOR, STAFF, roles_required
-from ..core.checkin import BLOCKED, FULL, INVALID, UNKNOWN
+from ..core.checkin import BLOCKED, FULL, INVALID, SUPERSEDED, UNKNOWN
 from ..core.htmx import render, wants_fragment
 from ..core.scoping import get_or_404
 from ..extensions import db
@@ -37,6 +39,31 @@ def roster_row(meeting: Meeting, enrollment: Enrollment) -> dict:
     mark = db.session.scalars(select(Attendance).where(Attendance.meeting_id == meeting.id,
                                                        Attendance.enrollment_id == enrollment.id)).first()
     return {"number": before + 1, "enrollment": enrollment, "p": p, "mark": mark}
+
+
+def changed_rows(meeting: Meeting, since: int) -> list[dict]:
+    """The rows whose mark changed after revision ``since``, numbered as roster_rows() numbers
+    them: one query with a window function, whatever the size of the class."""
+    ordered = (select(Enrollment.id.label("enrollment_id"),
+                      func.row_number().over(order_by=(Participant.name_key, Participant.id)).label("number"))
+               .join(Participant).where(Enrollment.course_id == meeting.course_id).subquery())
+    found = db.session.execute(
+        select(Enrollment, Attendance, ordered.c.number)
+        .join(Attendance, and_(Attendance.enrollment_id == Enrollment.id, Attendance.meeting_id == meeting.id))
+        .join(ordered, ordered.c.enrollment_id == Enrollment.id)
+        .options(joinedload(Enrollment.participant).joinedload(Participant.kelurahan))
+        .where(Attendance.revision > since).order_by(ordered.c.number)).all()
+    return [{"number": number, "enrollment": e, "p": e.participant, "mark": a} for e, a, number in found]
+
+
+def device_time(value: str | None) -> datetime | None:
+    """A mark's time as the device sent it (milliseconds since 1970), as naive UTC; None if absent or bad."""
+    if not value or not value.isdigit() or len(value) > 15:
+        return None
+    try:
+        return datetime.fromtimestamp(int(value) / 1000, tz=timezone.utc).replace(tzinfo=None)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def counts(meeting: Meeting) -> dict:
@@ -75,20 +102,48 @@ def roster(meeting_id: int):
 def mark_one(meeting_id: int, enrollment_id: int):
     meeting = get_or_404(Meeting, meeting_id)
     enrollment = get_or_404(Enrollment, enrollment_id)
-    outcome = mark_outcome(meeting, enrollment, request.form.get("status", ""), current_user)
+    outcome = mark_outcome(meeting, enrollment, request.form.get("status", ""), current_user,
+                           device_time(request.form.get("marked_at")))
     if outcome.accepted:
         db.session.commit()
     else:
         db.session.rollback()
-    error = outcome.message
+    error = outcome.message if outcome.kind != SUPERSEDED else None
+    notice = outcome.message if outcome.kind == SUPERSEDED else None
     if not wants_fragment():
-        if error:
-            flash(error, "error")
+        if error or notice:
+            flash(error or notice, "error" if error else "info")
         return redirect(url_for("training.roster", meeting_id=meeting.id, **({"filter": request.args["filter"]}
                                                                               if request.args.get("filter") else {})))
     row = roster_row(meeting, enrollment) if enrollment.course_id == meeting.course_id else None
+    # The screen says which revision it shows (?sejak=, outside the form so a resent mark is the
+    # same request): the answer brings the other rows changed since, so that its counters and its
+    # rows agree; the poller moves on to the new revision.
+    since = request.args.get("sejak", type=int)
+    others = None
+    if since is not None and meeting.reset_revision <= since <= meeting.revision:
+        others = [r for r in changed_rows(meeting, since) if r["enrollment"].id != enrollment.id]
     return render_template("training/_roster_row_update.html", meeting=meeting, row=row, counts=counts(meeting),
-                           error=error, labels=STATUS_LABELS, blocked=may_mark(meeting, current_user)), 422 if error else 200
+                           error=error, notice=notice, labels=STATUS_LABELS, others=others,
+                           blocked=may_mark(meeting, current_user)), 422 if error else 200
+
+
+@bp.get("/pertemuan/<int:meeting_id>/perubahan")
+@roles_required(*MARK_ROLES)
+def roster_changes(meeting_id: int):
+    """What changed on the roster since revision ``sejak`` (polled by every open roster): the
+    changed rows and the counters out of band, and the poller with the new revision. Nothing
+    changed: 204. A screen older than a close or reopen (or with no revision) reloads."""
+    meeting = get_or_404(Meeting, meeting_id)
+    if not wants_fragment():
+        return redirect(url_for("training.roster", meeting_id=meeting.id))
+    since = request.args.get("sejak", type=int)
+    if since is None or since < meeting.reset_revision or since > meeting.revision:
+        return Response("", headers={"HX-Refresh": "true"})
+    if since == meeting.revision:
+        return Response(status=204)
+    return render_template("training/_roster_changes.html", meeting=meeting, rows=changed_rows(meeting, since),
+                           counts=counts(meeting), labels=STATUS_LABELS, blocked=may_mark(meeting, current_user))
 
 
 @bp.post("/pertemuan/<int:meeting_id>/tutup")
@@ -120,7 +175,7 @@ def checkin(meeting_id: int):
     result = None
     if request.method == "POST":
         result = check_in(meeting, (request.form.get("reg_number") or "").strip()[:40], current_user,
-                          enrol_now=request.form.get("enrol") == "1")
+                          enrol_now=request.form.get("enrol") == "1", at=device_time(request.form.get("marked_at")))
         if result.accepted:
             db.session.commit()
         else:

@@ -37,3 +37,21 @@
     if (event.target && event.target.id === "birth_date") { event.target.removeAttribute("data-autofilled"); }
   });
 })();
+
+/* Logging out leaves nothing personal in this browser: roster pages kept for a lost connection and
+   marks not yet sent are cleared (the server also sends Clear-Site-Data). */
+(function () {
+  "use strict";
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.getAttribute || !/\/keluar(-semua)?$/.test(form.getAttribute("action") || "")) { return; }
+    var queue = document.getElementById("roster-queue");
+    if (queue && !queue.hidden && !window.confirm("Ada tanda kehadiran yang belum terkirim. Jika keluar sekarang, tanda itu hilang. Tetap keluar?")) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      return;
+    }
+    if (window.caches) { window.caches.keys().then(function (keys) { keys.forEach(function (k) { window.caches["delete"](k); }); }); }
+    if (window.indexedDB) { window.indexedDB.deleteDatabase("okoce-roster"); }
+  }, true);
+})();

@@ -1,0 +1,146 @@
+"""The roster on weak connections: marks made offline are kept and sent once when the connection
+returns; two devices on one roster converge on what the database holds."""
+import re
+
+from playwright.sync_api import expect
+from sqlalchemy import func, select
+
+from app.core.audit import AuditLog
+from app.extensions import db
+from app.training.models import Attendance, Course, Enrollment
+from tests.conftest import PASSWORD
+from tests.e2e.conftest import browser_login
+from tests.test_training import enrol_new
+
+STATUSES = ["hadir", "terlambat", "izin", "tidak_hadir"]
+LABELS = {"hadir": "Hadir", "terlambat": "Terlambat", "izin": "Izin", "tidak_hadir": "Tidak hadir"}
+
+
+def _device(browser, live_server, phone=True):
+    size = {"width": 375, "height": 812} if phone else {"width": 1366, "height": 768}
+    context = browser.new_context(viewport=size, base_url=live_server, is_mobile=phone, has_touch=phone)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    return context, page
+
+
+def _database_marks(app, meeting_id) -> dict[str, str]:
+    with app.app_context():
+        rows = db.session.execute(select(Enrollment.id, Attendance.status).join(
+            Attendance, Attendance.enrollment_id == Enrollment.id).where(Attendance.meeting_id == meeting_id)).all()
+        return {f"row-{e}": s for e, s in rows}
+
+
+def _screen_marks(page) -> dict[str, str]:
+    return {row_id: status for row_id, status in page.evaluate(
+        """() => Array.from(document.querySelectorAll('.roster-row')).map(r =>
+             [r.id, (r.className.match(/is-(hadir|terlambat|izin|tidak_hadir)/) || [null, null])[1]])""") if status}
+
+
+def test_thirty_marks_made_offline_arrive_once(app, browser, live_server, make_user, make_course, make_participant):
+    fac = make_user("facilitator", username="fasil.luring")
+    course_id = make_course(facilitator=fac)
+    enrol_new(app, make_participant, course_id, 30)
+    with app.app_context():
+        meeting_id = db.session.get(Course, course_id).meetings[0].id
+    context, page = _device(browser, live_server)
+    try:
+        browser_login(page, "fasil.luring", PASSWORD)
+        page.goto(f"/pertemuan/{meeting_id}")
+        page.evaluate("() => navigator.serviceWorker.ready")
+        page.reload()  # now under the service worker, which keeps this page
+        expect(page.locator("#roster-counts")).to_contain_text("Belum 30")
+        context.set_offline(True)
+        page.reload()  # the roster opened before still shows without a connection
+        expect(page.locator("#roster-counts")).to_contain_text("Belum 30")
+        for i in range(30):
+            status = STATUSES[i % 4]
+            page.get_by_role("button", name=f"{LABELS[status]}: Peserta {i:03d}", exact=True).tap()
+        queue = page.locator("#roster-queue")
+        expect(queue).to_be_visible()
+        expect(queue).to_contain_text("30 tanda belum terkirim")
+        expect(page.locator("#roster-counts")).to_contain_text("Belum 0")
+        assert _database_marks(app, meeting_id) == {}
+        context.set_offline(False)
+        expect(queue).to_be_hidden(timeout=30_000)
+        expect(page.locator(".pending-tag")).to_have_count(0)
+        marks = _database_marks(app, meeting_id)
+        assert len(marks) == 30 and sorted(marks.values()).count("hadir") == 8
+        assert _screen_marks(page) == marks
+        with app.app_context():
+            assert db.session.scalar(select(func.count()).select_from(AuditLog)
+                                     .where(AuditLog.action == "attendance.mark")) == 30
+        # Logging out leaves no kept page and no queue behind.
+        page.get_by_role("button", name="Menu").tap()
+        page.get_by_role("button", name="Keluar").click()
+        page.wait_for_url(re.compile(r".*/masuk.*"))
+        kept = page.evaluate("() => caches.keys().then(keys => Promise.all(keys.map(k => caches.open(k).then(c => c.keys())))).then(lists => lists.flat().length)")
+        assert kept == 0
+    finally:
+        context.close()
+
+
+def test_two_devices_on_one_roster_converge(app, browser, live_server, make_user, make_course, make_participant):
+    fac = make_user("facilitator", username="fasil.bersama")
+    make_user("staff", username="meja.bersama")
+    course_id = make_course(facilitator=fac)
+    enrol_new(app, make_participant, course_id, 12)
+    with app.app_context():
+        meeting_id = db.session.get(Course, course_id).meetings[0].id
+    (ctx_a, a), (ctx_b, b) = _device(browser, live_server), _device(browser, live_server, phone=False)
+    try:
+        browser_login(a, "fasil.bersama", PASSWORD)
+        browser_login(b, "meja.bersama", PASSWORD)
+        for page in (a, b):
+            page.goto(f"/pertemuan/{meeting_id}")
+        for i in range(5):
+            a.get_by_role("button", name=f"Hadir: Peserta {i:03d}", exact=True).tap()
+            b.get_by_role("button", name=f"Izin: Peserta {i + 5:03d}", exact=True).click()
+        # Both mark the same participant; the later tap stands on both screens.
+        a.get_by_role("button", name="Terlambat: Peserta 011", exact=True).tap()
+        a.wait_for_timeout(300)
+        b.get_by_role("button", name="Tidak hadir: Peserta 011", exact=True).click()
+        for page in (a, b):
+            counts = page.locator("#roster-counts")
+            expect(counts).to_contain_text("Hadir 5", timeout=20_000)
+            expect(counts).to_contain_text("Izin 5", timeout=20_000)
+            expect(counts).to_contain_text("Tidak hadir 1", timeout=20_000)
+            expect(counts).to_contain_text("Belum 1", timeout=20_000)
+            expect(page.get_by_role("button", name="Tidak hadir: Peserta 011", exact=True)).to_have_attribute(
+                "aria-pressed", "true", timeout=20_000)
+        expect(a.locator("#roster-queue")).to_be_hidden()
+        marks = _database_marks(app, meeting_id)
+        assert len(marks) == 11
+        assert _screen_marks(a) == marks and _screen_marks(b) == marks
+    finally:
+        ctx_a.close()
+        ctx_b.close()
+
+
+def test_check_ins_typed_offline_are_sent_when_the_connection_returns(app, browser, live_server, make_user,
+                                                                       make_course, make_participant):
+    fac = make_user("facilitator", username="fasil.pintu")
+    course_id = make_course(facilitator=fac)
+    enrol_new(app, make_participant, course_id, 3)
+    with app.app_context():
+        meeting_id = db.session.get(Course, course_id).meetings[0].id
+    context, page = _device(browser, live_server)
+    try:
+        browser_login(page, "fasil.pintu", PASSWORD)
+        page.goto(f"/pertemuan/{meeting_id}/check-in")
+        context.set_offline(True)
+        field = page.get_by_label("Nomor pendaftaran atau NIK")
+        for number in ("317401-2026-00001", "317401202600002", "317401-2026-00002"):
+            field.fill(number)
+            field.press("Enter")
+        expect(page.locator("#roster-queue")).to_contain_text("3 tanda belum terkirim")
+        expect(page.locator("#checkin-result")).to_contain_text("tersimpan di perangkat ini")
+        assert _database_marks(app, meeting_id) == {}
+        context.set_offline(False)
+        expect(page.locator("#roster-queue")).to_be_hidden(timeout=30_000)
+        # The last answer shows; the second check-in of the same card changed nothing.
+        expect(page.locator("#checkin-result")).to_contain_text("Sudah tercatat Hadir")
+        expect(page.locator("#roster-counts")).to_contain_text("Hadir 2")
+        assert sorted(_database_marks(app, meeting_id).values()) == ["hadir", "hadir"]
+    finally:
+        context.close()

@@ -1,0 +1,117 @@
+"""A roster open on several devices: what changed since a revision, the later mark by time wins,
+and a mark id applied once (the server side of roster-sync.js; the browser side is in e2e)."""
+import re
+import time
+
+from sqlalchemy import func, select
+
+from app.core.audit import AuditLog
+from app.extensions import db
+from app.training.models import Attendance
+from tests.conftest import csrf_from, login
+from tests.test_training import enrol_new, meetings_of
+
+HX = {"HX-Request": "true"}
+
+
+def poll_url(html: str) -> str:
+    return re.search(r'id="roster-poll" hx-get="([^"]+)"', html).group(1).replace("&amp;", "&")
+
+
+def audit_count(app, action: str) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == action))
+
+
+def two_devices(app, make_user, make_course, make_participant, count=4):
+    fac = make_user("facilitator", username="fasil.satu")
+    make_user("staff", username="meja.dua")
+    course_id = make_course(facilitator=fac)
+    enrollments = enrol_new(app, make_participant, course_id, count)
+    meeting = meetings_of(app, course_id)[0]
+    devices = []
+    for name in ("fasil.satu", "meja.dua"):
+        device = app.test_client()
+        login(device, name)
+        devices.append(device)
+    return meeting, enrollments, devices
+
+
+def tap(device, meeting, enrollment, status, once=None, at_ms=None):
+    data = {"status": status, "csrf_token": csrf_from(device, f"/pertemuan/{meeting}")}
+    if once:
+        data["_once"] = once
+    if at_ms is not None:
+        data["marked_at"] = str(at_ms)
+    return device.post(f"/pertemuan/{meeting}/tandai/{enrollment}", data=data, headers=HX)
+
+
+def test_a_roster_hears_what_another_device_marked(app, make_user, make_course, make_participant):
+    meeting, enrollments, (a, b) = two_devices(app, make_user, make_course, make_participant)
+    url = poll_url(a.get(f"/pertemuan/{meeting}").get_data(as_text=True))
+    assert a.get(url, headers=HX).status_code == 204  # nothing changed: nothing sent
+    assert tap(b, meeting, enrollments[2], "izin").status_code == 200
+    answer = a.get(url, headers=HX)
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 200
+    assert re.search(rf'<li class="roster-row is-izin" id="row-{enrollments[2]}" hx-swap-oob="true">', html)
+    assert f'id="row-{enrollments[0]}"' not in html  # only what changed
+    assert "Izin <strong>1</strong>" in html and "Belum <strong>3</strong>" in html
+    following = poll_url(html)
+    assert following != url and a.get(following, headers=HX).status_code == 204
+    # Closing touches every row: a screen older than that reloads.
+    token = csrf_from(b, f"/pertemuan/{meeting}")
+    b.post(f"/pertemuan/{meeting}/tutup", data={"csrf_token": token})
+    assert a.get(following, headers=HX).headers.get("HX-Refresh") == "true"
+    assert a.get(f"/pertemuan/{meeting}/perubahan?sejak=x", headers=HX).headers.get("HX-Refresh") == "true"
+    assert a.get(following).status_code == 302  # not a page of its own
+
+
+def test_the_later_mark_by_time_wins_and_both_are_audited(app, make_user, make_course, make_participant):
+    meeting, enrollments, (a, b) = two_devices(app, make_user, make_course, make_participant)
+    now = int(time.time() * 1000)
+    assert tap(a, meeting, enrollments[0], "izin", at_ms=now - 60_000).status_code == 200
+    late = tap(b, meeting, enrollments[0], "hadir", at_ms=now - 300_000)  # made earlier, arrived later
+    html = late.get_data(as_text=True)
+    assert late.status_code == 200 and "Tanda Hadir Anda tidak dipakai" in html and "sudah ditandai Izin" in html
+    assert 'class="roster-row is-izin"' in html  # the screen that lost shows what stands
+    with app.app_context():
+        assert db.session.scalars(select(Attendance.status)).all() == ["izin"]
+    assert audit_count(app, "attendance.mark") == 1 and audit_count(app, "attendance.superseded") == 1
+    # A newer mark replaces it; a time in the future counts as now.
+    assert tap(b, meeting, enrollments[0], "terlambat", at_ms=now + 3_600_000).status_code == 200
+    with app.app_context():
+        assert db.session.scalars(select(Attendance.status)).all() == ["terlambat"]
+
+
+def test_a_mark_id_is_applied_once_however_often_it_is_sent(app, make_user, make_course, make_participant):
+    meeting, enrollments, (a, _b) = two_devices(app, make_user, make_course, make_participant)
+    mark_id = "offline-mark-000000000000000001"
+    at_ms = int(time.time() * 1000) - 5_000
+    first = tap(a, meeting, enrollments[1], "hadir", once=mark_id, at_ms=at_ms)
+    again = [tap(a, meeting, enrollments[1], "hadir", once=mark_id, at_ms=at_ms) for _ in range(3)]
+    assert first.status_code == 200 and all(r.status_code == 200 for r in again)
+    assert all(r.headers.get("X-Once-Replayed") == "1" for r in again)
+    assert audit_count(app, "attendance.mark") == 1
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Attendance)) == 1
+
+
+def test_a_tap_brings_the_rows_changed_since_its_screen(app, make_user, make_course, make_participant):
+    """A tap's answer carries the other rows changed since the revision the screen shows, so its
+    counters never count a mark its rows do not show; the poller moves to the new revision."""
+    meeting, enrollments, (a, b) = two_devices(app, make_user, make_course, make_participant)
+    seen = re.search(r'data-revision="(\d+)"', b.get(f"/pertemuan/{meeting}").get_data(as_text=True)).group(1)
+    tap(a, meeting, enrollments[0], "hadir")
+    tap(a, meeting, enrollments[1], "izin")
+    data = {"status": "terlambat", "csrf_token": csrf_from(b, f"/pertemuan/{meeting}")}
+    html = b.post(f"/pertemuan/{meeting}/tandai/{enrollments[3]}?sejak={seen}", data=data, headers=HX).get_data(as_text=True)
+    for enrollment, status in ((enrollments[0], "hadir"), (enrollments[1], "izin")):
+        assert re.search(rf'<li class="roster-row is-{status}" id="row-{enrollment}" hx-swap-oob="true">', html)
+    assert re.search(rf'<li class="roster-row is-terlambat" id="row-{enrollments[3]}">', html)
+    assert "Belum <strong>1</strong>" in html
+    poller = re.search(r'<div id="roster-poll"[^>]*>', html).group(0)
+    assert 'data-revision="3"' in poller and 'hx-swap-oob="true"' in poller
+    # Without the revision (a plain htmx tap) only its own row comes back.
+    plain = tap(b, meeting, enrollments[2], "hadir").get_data(as_text=True)
+    assert "roster-poll" not in plain and plain.count('class="roster-row') == 1
