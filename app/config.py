@@ -49,7 +49,7 @@ class Config:
     # The task queue (app/jobs/queue.py): sqlite:///… (default instance/queue.sqlite) or redis://…/2.
     TASK_QUEUE_URL = os.environ.get("TASK_QUEUE_URL")
     JOB_WORKER_STALE_SECONDS = 30  # no heartbeat this long: the page says the queue is not running
-    JOB_STALL_SECONDS = 120  # a running job silent this long (its worker killed) is queued again
+    JOB_STALL_SECONDS = int(os.environ.get("JOB_STALL_SECONDS", "120"))  # a running job silent this long (its worker killed) is queued again
     EXPORT_JOB_ROWS = int(os.environ.get("EXPORT_JOB_ROWS", "20000"))  # larger exports run in the background
     IMPORT_JOB_ROWS = int(os.environ.get("IMPORT_JOB_ROWS", "1000"))  # imports of more good rows too
     # An open meeting this many hours after its end is closed by the worker (unmarked: tidak hadir).
