@@ -61,7 +61,7 @@ def test_a_large_export_runs_in_the_worker_to_an_audited_download(app, client, l
     rows = list(csv.reader(io.StringIO(download.get_data(as_text=True).lstrip("\ufeff"))))
     assert len(rows) == 6 and sorted(r[2] for r in rows[1:]) == [f"Peserta Tebet {i}" for i in range(5)]
     with app.app_context():
-        entry = db.session.scalars(select(AuditLog).where(AuditLog.action == "job.download")).one()
+        entry = db.session.scalars(select(AuditLog).where(AuditLog.action == "export.download")).one()
         assert entry.user_id == user.id and entry.entity_id == job_id_of(job_url)
         job = db.session.get(Job, job_id_of(job_url))
         assert job.state == "done" and job.attempts == 1 and job.file_size == len(download.get_data())

@@ -36,7 +36,7 @@ def download(job_id: int):
     job = get_or_404(Job, job_id)
     if job.state != "done" or job.file_name is None or (job.expires_at and job.expires_at < utcnow()):
         abort(404)
-    audit.record("job.download", entity_type="job", entity_id=job.id, kecamatan_id=job.kecamatan_id,
+    audit.record("export.download", entity_type="job", entity_id=job.id, kecamatan_id=job.kecamatan_id,
                  summary=f"Unduh {job.file_name} ({job.title})",
                  changes={"file": {"before": None, "after": job.file_name}})
     name, mime, size = job.file_name, job.file_mime, job.file_size
