@@ -277,3 +277,39 @@ def test_the_queue_on_redis(app, client, database_url, login_as, make_participan
         assert 'data-state="done"' in html
     finally:
         worker.stop()
+
+
+def test_a_large_certificate_batch_is_printed_by_the_worker_and_audited_once(app, client, login_as, make_participant,
+                                                                            make_course, worker, monkeypatch):
+    from pypdf import PdfReader
+
+    from app.training.models import Course
+    from app.training.services import issue_for_graduates
+    from tests.test_certificates import course_with_graduates
+
+    monkeypatch.setitem(app.config, "PDF_JOB_PAGES", 2)
+    staff = login_as("staff")
+    course_id, _ = course_with_graduates(app, make_participant, make_course, 4, 3)
+    url = f"/pelatihan/{course_id}/sertifikat.pdf"
+    assert client.get(url).status_code == 302  # nothing issued yet: nothing to print, says the course page
+    assert client.post(url, data={"csrf_token": csrf_from(client, "/")}).headers["Location"] == url
+    with app.app_context():
+        issue_for_graduates(db.session.get(Course, course_id), staff)
+        db.session.commit()
+
+    page = client.get(url)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'id="page-count">3<' in html and "Buat berkas sertifikat" in html
+    response = client.post(url, data={"csrf_token": csrf_from(client, url), "_once": ONCE_RE.search(html).group(1)})
+    assert response.status_code == 303
+    job_url = response.headers["Location"]
+    html = wait_for_job(client, job_url)
+    assert 'data-state="done"' in html and "3 dari 3 halaman" in html
+    download = client.get(re.search(r'id="job-download" href="([^"]+)"', html).group(1))
+    assert download.status_code == 200 and download.mimetype == "application/pdf"
+    reader = PdfReader(io.BytesIO(download.get_data()))
+    text = "\n".join(p.extract_text() for p in reader.pages)
+    assert len(reader.pages) == 3 and all(f"Peserta 00{i}" in text for i in range(3)) and "Peserta 003" not in text
+    with app.app_context():
+        entries = db.session.scalars(select(AuditLog).where(AuditLog.action == "document.certificates")).all()
+        assert [(e.user_id, e.entity_id) for e in entries] == [(staff.id, course_id)]

@@ -64,8 +64,11 @@ class Job(db.Model):
 
     @classmethod
     def scope_clause(cls, scope: Scope):
-        """Jobs of the viewer's role whose region lies within the viewer's scope."""
+        """Jobs of the viewer's role whose region lies within the viewer's scope; a facilitator's or a
+        pendamping's only their own (their reach is their courses or participants, not a region)."""
         role = cls.role == scope.role
+        if scope.role in ("facilitator", "pendamping"):
+            role = and_(role, cls.user_id == scope.user_id)
         if scope.level == PROVINCE:
             return role
         if scope.level == KOTA:

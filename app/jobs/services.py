@@ -123,10 +123,11 @@ class Progress:
 
 
 @contextlib.contextmanager
-def as_owner(user, method: str = "GET", path: str = "/", query_string=None):
+def as_owner(user, method: str = "GET", path: str = "/", query_string=None, base_url: str | None = None):
     """A request context in which ``user`` is the current user: scoping, masking and the audit log
-    read it exactly as in the owner's own requests. ``GET`` reads without SQLite's write lock."""
-    with current_app.test_request_context(path, method=method, query_string=query_string):
+    read it exactly as in the owner's own requests. ``GET`` reads without SQLite's write lock;
+    ``base_url`` is the address links in documents are made on."""
+    with current_app.test_request_context(path, method=method, query_string=query_string, base_url=base_url):
         g._login_user = user
         yield
 
