@@ -313,3 +313,27 @@ def test_a_large_certificate_batch_is_printed_by_the_worker_and_audited_once(app
     with app.app_context():
         entries = db.session.scalars(select(AuditLog).where(AuditLog.action == "document.certificates")).all()
         assert [(e.user_id, e.entity_id) for e in entries] == [(staff.id, course_id)]
+
+
+@pytest.mark.parametrize("sort", ["baru", "lama", "nama", "nomor"])
+def test_an_export_read_in_chunks_keeps_the_lists_order_and_every_row(app, client, login_as, make_participant,
+                                                                      monkeypatch, sort):
+    """Chunks of two rows (keyset after the last key and id; offset for the registration number), with
+    ties in the sort key: each participant once, in the order the list shows."""
+    import app.participants.views_export as views_export
+    from app.core.timeutil import utcnow
+
+    monkeypatch.setattr(views_export, "CHUNK", 2)
+    same = utcnow().replace(microsecond=0) - timedelta(days=3)
+    ids = [make_participant(name=name) for name in ("Budi", "Ani", "Budi", "Citra", "Ani")]
+    with app.app_context():
+        for n, participant_id in enumerate(ids):
+            db.session.get(Participant, participant_id).registered_at = same - timedelta(days=n % 2)
+        db.session.commit()
+        orders = {"baru": lambda p: (-p.registered_at.timestamp(), -p.id), "lama": lambda p: (p.registered_at, p.id),
+                  "nama": lambda p: (p.name_key, p.id), "nomor": lambda p: (p.reg_number, p.id)}
+        expected = [p.reg_number for p in sorted(db.session.scalars(select(Participant)), key=orders[sort])]
+    login_as("staff")
+    text = client.get(f"/peserta/ekspor.csv?urut={sort}").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))[1:]
+    assert [r[0] for r in rows] == expected

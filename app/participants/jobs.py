@@ -70,7 +70,8 @@ def run_export(job_id: int, progress: Progress) -> None:
             stmt = participant_query(filters)
             total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
             progress(0, total, force=True)
-            write_export(fmt, stmt, personal_data_for(user), out, lambda done: progress(min(done, total)))
+            write_export(fmt, stmt, personal_data_for(user), out, lambda done: progress(min(done, total)),
+                         sort=filters.get("urut"))
             progress(total, total, force=True)
             db.session.rollback()  # end the reading transaction before the write
         with as_owner(user, "POST"):
