@@ -337,3 +337,20 @@ def test_an_export_read_in_chunks_keeps_the_lists_order_and_every_row(app, clien
     text = client.get(f"/peserta/ekspor.csv?urut={sort}").get_data(as_text=True)
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))[1:]
     assert [r[0] for r in rows] == expected
+
+
+def test_a_background_export_masks_personal_data_as_the_screens_do(app, client, login_as, make_participant, worker,
+                                                                   monkeypatch):
+    from app.core.formatting import mask_nik, mask_phone
+
+    monkeypatch.setitem(app.config, "EXPORT_JOB_ROWS", 1)
+    participant_id = make_participant()
+    make_participant()
+    with app.app_context():
+        participant = db.session.get(Participant, participant_id)
+        nik, phone = participant.nik, participant.phone
+    login_as("manager")  # the province's manager: NIK and phone masked
+    html = wait_for_job(client, start_export(client))
+    text = client.get(re.search(r'id="job-download" href="([^"]+)"', html).group(1)).get_data(as_text=True)
+    assert nik not in text and phone not in text
+    assert mask_nik(nik) in text and mask_phone(phone) in text
