@@ -73,7 +73,8 @@ def test_a_large_import_runs_in_the_worker_and_shows_its_result(app, client, log
 
     monkeypatch.setitem(app.config, "IMPORT_JOB_ROWS", 2)
     login_as("staff")
-    map_url, mapping, _ = run_to_preview(client, "ekspor.csv", csv_bytes(GOOD + BAD))
+    map_url, mapping, preview = run_to_preview(client, "ekspor.csv", csv_bytes(GOOD + BAD))
+    assert 'id="import-background"' in preview.get_data(as_text=True)
     response = post_form(client, map_url + "/simpan", mapping, token_url=map_url)
     assert response.status_code == 302
     job_url = response.headers["Location"]

@@ -90,7 +90,8 @@ def import_map(token: str):
     return render_template("participants/import_preview.html", token=token, payload=payload, kecamatan=kecamatan,
                            mapping=mapping, good=good, bad=bad[:PREVIEW_BAD_ROWS], bad_total=len(bad),
                            total=len(results), by_channel=by_channel, channels=CHANNELS, by_license=by_license,
-                           license_kinds=LICENSE_KINDS)
+                           license_kinds=LICENSE_KINDS,
+                           in_background=len(payload["rows"]) > current_app.config["IMPORT_JOB_ROWS"])
 
 
 @bp.post("/peserta/impor/<token>/simpan")
