@@ -21,7 +21,8 @@ def commands(host: str, port: int, worker_log: str) -> dict[str, list[str]]:
     python = sys.executable
     return {
         "web": [python, "-m", "flask", "--app", "wsgi", "run", "--host", host, "--port", str(port)],
-        "worker": [python, "-m", "huey.bin.huey_consumer", "app.worker.huey", "--workers", "2",
+        # One job at a time: on SQLite two imports would wait for each other's write lock.
+        "worker": [python, "-m", "huey.bin.huey_consumer", "app.worker.huey", "--workers", "1",
                    "--worker-type", "thread", "--logfile", worker_log],
     }
 
