@@ -40,6 +40,7 @@ def test_serve_starts_web_and_worker_and_ctrl_c_stops_both(tmp_path):
             if queue_path.exists():  # the worker has said it is alive
                 beat = SqliteStorage("okoce", filename=str(queue_path)).peek_data("worker:heartbeat") is not EmptyData
             time.sleep(0.2)
+        assert queue_path.stat().st_mode & 0o777 == 0o600  # the queue's file is the owner's only
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         assert process.wait(timeout=60) == 0
         deadline = time.monotonic() + 30

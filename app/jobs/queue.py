@@ -33,8 +33,11 @@ def storage_for(url: str):
     if url.startswith(("redis://", "rediss://", "unix://")):
         return RedisStorage(NAME, url=url)
     if url.startswith("sqlite:///"):
+        from ..config import private_sqlite_file
+
         path = Path(url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_sqlite_file(url)  # the owner's only, like the app's database (it names job ids only, still)
         return SqliteStorage(NAME, filename=str(path))
     if url == "memory://":
         return MemoryStorage(NAME)
