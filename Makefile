@@ -30,8 +30,9 @@ setup: install
 	$(BIN)/flask regions load
 	$(BIN)/flask users ensure-admin
 
+# The web server and the worker together (scripts/serve.py); Ctrl-C stops both.
 run: setup
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	$(BIN)/python scripts/serve.py --host 127.0.0.1 --port 5000
 
 test: setup install-test
 	$(BIN)/python -m pytest

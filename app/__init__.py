@@ -16,6 +16,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     register_errors(app)
     register_template_helpers(app)
     register_request_hooks(app)
+    register_jobs(app)
     return app
 
 
@@ -81,9 +82,10 @@ def register_blueprints(app: Flask) -> None:
     from .reports import bp as reports_bp
     from .core import audit, once, sequences  # noqa: F401  (model registration)
     from .audit import bp as audit_bp
+    from .jobs import bp as jobs_bp
 
     for bp in (main.bp, regions_bp, auth_bp, settings_bp, participants_bp, training_bp, mentoring_bp, licensing_bp,
-               events_bp, business_bp, reports_bp, audit_bp, demo_bp):
+               events_bp, business_bp, reports_bp, audit_bp, jobs_bp, demo_bp):
         app.register_blueprint(bp)
 
 
@@ -123,6 +125,16 @@ def register_template_helpers(app: Flask) -> None:
             "menu": menu_for(current_user) if current_user else [],
             "province_name": app.config["PROVINCE_NAME"],
         }
+
+
+def register_jobs(app: Flask) -> None:
+    """The task queue (TASK_QUEUE_URL) and every task, in the web servers and the worker alike."""
+    from .jobs.queue import configure_queue
+    from .jobs import tasks  # noqa: F401
+    from .participants import jobs as participant_jobs  # noqa: F401
+    from .training import jobs as training_jobs  # noqa: F401
+
+    configure_queue(app)
 
 
 def register_request_hooks(app: Flask) -> None:

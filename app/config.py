@@ -46,6 +46,15 @@ class Config:
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     PROVINCE_NAME = os.environ.get("PROVINCE_NAME", "Provinsi DKI Jakarta")
     PAGE_SIZE = 50
+    # The task queue (app/jobs/queue.py): sqlite:///… (default instance/queue.sqlite) or redis://…/2.
+    TASK_QUEUE_URL = os.environ.get("TASK_QUEUE_URL")
+    JOB_WORKER_STALE_SECONDS = 30  # no heartbeat this long: the page says the queue is not running
+    JOB_STALL_SECONDS = int(os.environ.get("JOB_STALL_SECONDS", "120"))  # a running job silent this long (its worker killed) is queued again
+    EXPORT_JOB_ROWS = int(os.environ.get("EXPORT_JOB_ROWS", "20000"))  # larger exports run in the background
+    PDF_JOB_PAGES = int(os.environ.get("PDF_JOB_PAGES", "100"))  # larger PDF batches too
+    IMPORT_JOB_ROWS = int(os.environ.get("IMPORT_JOB_ROWS", "1000"))  # imports of more good rows too
+    # An open meeting this many hours after its end is closed by the worker (unmarked: tidak hadir).
+    MEETING_AUTO_CLOSE_HOURS = float(os.environ.get("MEETING_AUTO_CLOSE_HOURS", "6"))
 
 
 class DevelopmentConfig(Config):
@@ -59,6 +68,7 @@ class TestingConfig(Config):
     LOGIN_ACCOUNT_LIMIT = "100000 per minute"
     ONLINE_RATE_LIMIT = "100000 per minute"
     PUBLIC_LOOKUP_LIMIT = "100000 per minute"
+    TASK_QUEUE_URL = os.environ.get("TASK_QUEUE_URL", "memory://")  # the worker tests set their own
 
 
 class ProductionConfig(Config):

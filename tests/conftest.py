@@ -259,3 +259,6 @@ def make_course(app):
             return course.id
 
     return factory
+
+
+from tests.worker import queue_file, start_worker, worker  # noqa: E402,F401  (the real worker's fixtures)

@@ -34,7 +34,7 @@ def answering_both_ways(app) -> set[str]:
 @pytest.fixture
 def world(app, client, login_as, make_course, make_participant):
     set_mode(app, "bebas")
-    login_as("admin")
+    admin = login_as("admin")
     course_id = make_course()
     (enrollment_id,) = enrol_new(app, make_participant, course_id, 1)
     meeting_id = meetings_of(app, course_id)[0]
@@ -45,8 +45,14 @@ def world(app, client, login_as, make_course, make_participant):
         db.session.commit()
         reg_number = db.session.get(Enrollment, enrollment_id).participant.reg_number
         signup_id = db.session.scalars(select(Signup.id).where(Signup.id == signup.id)).one()
+        from app.auth.models import User
+        from app.jobs.services import create_job
+
+        job = create_job("participants.export", "Ekspor uji", db.session.get(User, admin.id), {"fmt": "csv", "args": {}})
+        db.session.commit()
+        job_id = job.id
     return {"course": course_id, "meeting": meeting_id, "enrollment": enrollment_id, "event": event_id,
-            "signup": signup_id, "reg_number": reg_number}
+            "signup": signup_id, "reg_number": reg_number, "job": job_id}
 
 
 def requests_for(w: dict) -> dict[str, list[tuple[str, str, dict]]]:
@@ -58,6 +64,7 @@ def requests_for(w: dict) -> dict[str, list[tuple[str, str, dict]]]:
         "participants.queue": [("GET", "/peserta/antrean", {})],
         "training.enrol_search": [("GET", f"/pelatihan/{w['course']}/cari-peserta?q=Peserta", {})],
         "training.roster": [("GET", f"/pertemuan/{w['meeting']}?filter=belum", {})],
+        "jobs.show": [("GET", f"/pekerjaan/{w['job']}", {})],
         "training.mark_one": [("POST", f"/pertemuan/{w['meeting']}/tandai/{w['enrollment']}", {"status": "hadir"})],
         # (After the marks above: what changed since revision 0; a plain GET goes back to the roster.)
         "training.roster_changes": [("GET", f"/pertemuan/{w['meeting']}/perubahan?sejak=0", {})],
@@ -71,7 +78,7 @@ def requests_for(w: dict) -> dict[str, list[tuple[str, str, dict]]]:
 
 def test_the_list_of_views_answering_both_ways_is_complete(app):
     assert answering_both_ways(app) == set(requests_for({k: 0 for k in (
-        "course", "meeting", "enrollment", "event", "signup", "reg_number")}))
+        "course", "meeting", "enrollment", "event", "signup", "reg_number", "job")}))
 
 
 def test_each_answers_a_whole_page_plainly_and_a_fragment_to_htmx(app, client, world):

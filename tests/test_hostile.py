@@ -151,13 +151,18 @@ def seed(app, make_user, make_participant, make_course) -> tuple[dict, dict]:
         event = create_event("bazar", "Bazar Tebet", tebet, "Lapangan", day + timedelta(days=1),
                              day + timedelta(days=1), 10, day, day + timedelta(days=1), None)
         signup = sign_up(event.id, participant, None)
+        from app.jobs.services import claim, create_job, finish
+
+        job = create_job("participants.export", "Ekspor Tebet", staff, {"fmt": "csv", "args": {}}, total=1)
+        db.session.flush()
+        finish(claim(job.id), file=("peserta.csv", "text/csv", io.BytesIO(b"NIK\n")))
         db.session.commit()
         kelurahan_id = db.session.scalars(select(Kelurahan.id).where(Kelurahan.kecamatan_id == tebet.id)).first()
         ids = {"kecamatan_id": tebet.id, "kota_id": tebet.kota_id, "kelurahan_id": kelurahan_id,
                "user_id": target.id, "participant_id": participant_id, "token": token, "course_id": course_id,
                "meeting_id": meeting.id, "enrollment_id": enrollment.id, "letter_id": letter.id,
                "application_id": application.id, "event_id": event.id, "signup_id": signup.id,
-               "resubmission_id": resubmission.id,
+               "resubmission_id": resubmission.id, "job_id": job.id,
                "code:training.verify": certificate.code, "code:licensing.verify_letter": letter.code,
                "fmt": "xlsx", "fmt:reports.weekly_file": "pdf"}
     return users, ids

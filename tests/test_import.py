@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.participants.models import Participant, ParticipantStep
 from tests.conftest import post_form
+from tests.worker import wait_for_job
 
 HEADER = "NIK,Nama lengkap,Nomor HP,Tanggal lahir,Jenis kelamin,Kelurahan,Nama usaha,Sektor usaha,Tahap usaha\n"
 GOOD = [
@@ -122,7 +123,8 @@ def test_missing_required_columns(app, client, login_as):
     assert "Kolom untuk Kelurahan domisili wajib dipilih." in text
 
 
-def test_ten_thousand_rows_some_bad(app, client, login_as):
+def test_ten_thousand_rows_some_bad(app, client, login_as, worker):
+    """A file of more than IMPORT_JOB_ROWS rows is imported by the worker; its page shows the result."""
     login_as("staff")
     rows = []
     for i in range(10_000):
@@ -135,7 +137,10 @@ def test_ten_thousand_rows_some_bad(app, client, login_as):
     map_url, mapping, preview = run_to_preview(client, "besar.csv", csv_bytes(rows))
     html = preview.get_data(as_text=True)
     assert re.search(r'id="good-count">9\.998<', html) and re.search(r'id="bad-count">2<', html)
-    post_form(client, map_url + "/simpan", mapping, token_url=map_url)
+    job_url = post_form(client, map_url + "/simpan", mapping, token_url=map_url).headers["Location"]
+    assert re.fullmatch(r"/pekerjaan/\d+", job_url)
+    html = wait_for_job(client, job_url)
+    assert 'data-state="done"' in html and re.search(r'id="created-count">9\.998<', html), html
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Participant)) == 9998
         numbers = db.session.scalars(select(Participant.reg_number)).all()
@@ -143,18 +148,18 @@ def test_ten_thousand_rows_some_bad(app, client, login_as):
 
 
 def test_failure_mid_import_leaves_nothing(app, client, login_as, monkeypatch):
-    import app.participants.views_import as views_import
+    import app.participants.importer as importer
 
     login_as("staff")
     map_url, mapping, _ = run_to_preview(client, "ekspor.csv", csv_bytes(GOOD))
 
-    original = views_import.import_rows
+    original = importer.import_rows
 
-    def half_then_fail(results, kecamatan, user_id, filename):
+    def half_then_fail(results, kecamatan, user_id, filename, progress=None):
         original(results, kecamatan, user_id, filename)  # rows inserted in the transaction...
         raise RuntimeError("gagal di tengah jalan")       # ...then something breaks
 
-    monkeypatch.setattr(views_import, "import_rows", half_then_fail)
+    monkeypatch.setattr(importer, "import_rows", half_then_fail)
     app.config["PROPAGATE_EXCEPTIONS"] = False
     try:
         response = post_form(client, map_url + "/simpan", mapping, token_url=map_url)

@@ -87,7 +87,21 @@ def mask_phone(phone: str | None) -> str:
     return phone[:6] + MASK * (len(phone) - 10) + phone[-4:]
 
 
+def sisa_waktu(seconds: float | None) -> str:
+    """A time left as people say it: '10 detik', '3 menit', '1 jam 5 menit'."""
+    if seconds is None:
+        return ""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{max(seconds, 1)} detik"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} menit"
+    return f"{minutes // 60} jam" + (f" {minutes % 60} menit" if minutes % 60 else "")
+
+
 FILTERS = {
+    "sisa_waktu": sisa_waktu,
     "tanggal": tanggal,
     "tanggal_pendek": tanggal_pendek,
     "tanggal_isian": tanggal_isian,

@@ -1,6 +1,6 @@
 """Importing registrations from a CSV or XLSX export (old website, Google Form).
 
-Upload → the rows are kept in a private file under ``instance/imports`` → the user maps
+Upload → the rows are kept in the database (``import_upload``, a day at most) → the user maps
 columns → a preview marks each bad row with its reason → the good rows are imported in one
 transaction. A NIK already registered is reported, never duplicated, so a second import of
 the same file adds no one. A file is bounded before it is parsed (:class:`ImportLimits`): a zip
@@ -12,15 +12,12 @@ import io
 import json
 import re
 import secrets
-import time
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from pathlib import Path
+from datetime import date, datetime, timedelta
 
-from flask import current_app
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 
 from ..core.audit import AuditLog
 from ..core.errors import DomainError
@@ -329,36 +326,34 @@ def guess_mapping(headers: list[str]) -> dict[str, str]:
 
 # --- Storage of an upload between steps ------------------------------------------------------
 
-def _folder() -> Path:
-    folder = Path(current_app.instance_path) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def save_upload(user_id: int, kecamatan_id: int, filename: str, headers, rows) -> str:
-    folder = _folder()
-    for old in folder.glob("*.json"):
-        if old.stat().st_mtime < time.time() - 86400:
-            old.unlink(missing_ok=True)
-    token = secrets.token_urlsafe(16)
-    payload = {"user_id": user_id, "kecamatan_id": kecamatan_id, "filename": filename[:120],
-               "headers": headers, "rows": rows}
-    (folder / f"{token}.json").write_text(json.dumps(payload), encoding="utf-8")
+    """Keep the rows in the database (every app server and the worker read them); the caller commits."""
+    from ..jobs.models import ImportUpload
+
+    token = secrets.token_urlsafe(24)
+    db.session.add(ImportUpload(token=token, user_id=user_id, kecamatan_id=kecamatan_id, filename=filename[:120],
+                                content=json.dumps({"headers": headers, "rows": rows}), created_at=utcnow()))
     return token
 
 
 def load_upload(token: str, user_id: int) -> dict | None:
+    """The upload's rows, for its own user only and for a day; None otherwise."""
+    from ..jobs.models import ImportUpload
+
     if not re.fullmatch(r"[A-Za-z0-9_-]{10,40}", token or ""):
         return None
-    path = _folder() / f"{token}.json"
-    if not path.exists():
+    upload = db.session.get(ImportUpload, token)
+    if upload is None or upload.user_id != user_id or upload.created_at < utcnow() - timedelta(days=1):
         return None
-    payload = json.loads(path.read_text(encoding="utf-8"))
-    return payload if payload.get("user_id") == user_id else None
+    return {"user_id": upload.user_id, "kecamatan_id": upload.kecamatan_id, "filename": upload.filename,
+            **json.loads(upload.content)}
 
 
 def discard_upload(token: str) -> None:
-    (_folder() / f"{token}.json").unlink(missing_ok=True)
+    """Delete the upload in the current transaction (the import that used it commits)."""
+    from ..jobs.models import ImportUpload
+
+    db.session.execute(delete(ImportUpload).where(ImportUpload.token == token))
 
 
 # --- Checking rows -------------------------------------------------------------------------
@@ -608,11 +603,26 @@ def _check_license_numbers(results: list[RowResult]) -> None:
             result.errors.append("Nomor izin ini sudah tercatat untuk peserta lain atau sebelumnya.")
 
 
-def import_rows(results: list[RowResult], kecamatan: Kecamatan, user_id: int, filename: str) -> list[Participant]:
-    """Insert every good row in the current transaction (the caller commits once)."""
+IMPORT_CHUNK = 1000
+
+
+def import_rows(results: list[RowResult], kecamatan: Kecamatan, user_id: int, filename: str,
+                progress=None) -> list[Participant]:
+    """Insert every good row in the current transaction (the caller commits once), 1,000 rows at a
+    time; ``progress(done, total)`` is told after each thousand (the background import's bar)."""
     good = [r for r in results if not r.errors]
     if not good:
         return []
+    participants: list[Participant] = []
+    for start in range(0, len(good), IMPORT_CHUNK):
+        chunk = good[start:start + IMPORT_CHUNK]
+        participants += _import_chunk(chunk, kecamatan, user_id, filename)
+        if progress is not None:
+            progress(start + len(chunk), len(good))
+    return participants
+
+
+def _import_chunk(good: list[RowResult], kecamatan: Kecamatan, user_id: int, filename: str) -> list[Participant]:
     now = utcnow()
     participants = []
     for result in good:
@@ -651,3 +661,21 @@ def _record_licenses(participants: list[Participant], good: list[RowResult], use
         db.session.expire(participant, ["steps"])
         record_license(participant, result.license.kind, result.license.number, result.license.issued_on,
                        participant.kelurahan_id if result.license.kind == "sku" else None, user)
+
+
+def apply_import(token: str, payload: dict, kecamatan: Kecamatan, mapping: dict[str, str], user_id: int,
+                 progress=None) -> tuple[int, list[RowResult]]:
+    """The import's commit step, in a request or in the worker: check the rows again, insert the good
+    ones, audit the file and delete its upload, all in the current transaction (the caller commits;
+    a DomainError leaves nothing). Returns (participants created, rows skipped)."""
+    from ..core import audit
+
+    results = check_rows(payload["headers"], payload["rows"], mapping)
+    created = import_rows(results, kecamatan, user_id, payload["filename"], progress)
+    skipped = [r for r in results if r.errors]
+    audit.record("participant.import_file", entity_type="import", kecamatan_id=kecamatan.id, user_id=user_id,
+                 summary=f"Impor {payload['filename'][:80]}: {len(created)} baru, {len(skipped)} dilewati",
+                 changes={"created": {"before": None, "after": len(created)},
+                          "skipped": {"before": None, "after": len(skipped)}})
+    discard_upload(token)
+    return len(created), skipped

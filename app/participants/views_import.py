@@ -4,7 +4,6 @@ import io
 from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..core import audit
 from ..core.errors import DomainError
 from ..core.access import roles_required
 from ..core.scoping import get_or_404
@@ -17,8 +16,9 @@ from . import bp
 from .access import EDIT_ROLES
 from .forms import ImportUploadForm
 from .models import CHANNELS
-from .importer import (TARGETS, TEMPLATE_EXAMPLE, TEMPLATE_HEADERS, ImportFileError, ImportLimits, check_rows,
-                       discard_upload, guess_mapping, import_rows, load_upload, read_table, save_upload)
+from ..jobs.services import create_job, enqueue
+from .importer import (TARGETS, TEMPLATE_EXAMPLE, TEMPLATE_HEADERS, ImportFileError, ImportLimits, apply_import,
+                       check_rows, guess_mapping, load_upload, read_table, save_upload)
 from .walkin import needs_kecamatan_choice, registering_kecamatan
 
 PREVIEW_BAD_ROWS = 500
@@ -42,6 +42,7 @@ def import_upload():
                 form.file.errors = list(form.file.errors) + [str(err)]
             else:
                 token = save_upload(current_user.id, kecamatan.id, upload.filename, headers, rows)
+                db.session.commit()
                 return redirect(url_for("participants.import_map", token=token))
     status = 422 if form.is_submitted() else 200
     return render_template("participants/import_upload.html", form=form, limits=limits,
@@ -89,31 +90,34 @@ def import_map(token: str):
     return render_template("participants/import_preview.html", token=token, payload=payload, kecamatan=kecamatan,
                            mapping=mapping, good=good, bad=bad[:PREVIEW_BAD_ROWS], bad_total=len(bad),
                            total=len(results), by_channel=by_channel, channels=CHANNELS, by_license=by_license,
-                           license_kinds=LICENSE_KINDS)
+                           license_kinds=LICENSE_KINDS,
+                           in_background=len(payload["rows"]) > current_app.config["IMPORT_JOB_ROWS"])
 
 
 @bp.post("/peserta/impor/<token>/simpan")
 @roles_required(*EDIT_ROLES)
 def import_commit(token: str):
+    """Import the good rows: here for a small file, in the background (a job with a progress page)
+    for one of more than IMPORT_JOB_ROWS rows."""
     payload, kecamatan = _upload_or_404(token)
     mapping, errors = _mapping_from(request.form, payload["headers"])
     if errors:
         abort(400)
-    results = check_rows(payload["headers"], payload["rows"], mapping)
+    if len(payload["rows"]) > current_app.config["IMPORT_JOB_ROWS"]:
+        job = create_job("participants.import", f"Impor {payload['filename'][:120]}", current_user,
+                         {"token": token, "mapping": mapping}, total=len(payload["rows"]), kecamatan=kecamatan,
+                         once_key=f"import:{token}")
+        db.session.commit()
+        enqueue(job.id)
+        return redirect(url_for("jobs.show", job_id=job.id))
     try:
-        created = import_rows(results, kecamatan, current_user.id, payload["filename"])
+        created, skipped = apply_import(token, payload, kecamatan, mapping, current_user.id)
     except DomainError as err:  # a licence number recorded meanwhile elsewhere: nothing is saved
         db.session.rollback()
         flash(f"Impor dibatalkan, tidak ada yang disimpan: {err.message} Tampilkan pratinjau lagi.", "error")
         return redirect(url_for("participants.import_map", token=token))
-    skipped = [r for r in results if r.errors]
-    audit.record("participant.import_file", entity_type="import", kecamatan_id=kecamatan.id,
-                 summary=f"Impor {payload['filename'][:80]}: {len(created)} baru, {len(skipped)} dilewati",
-                 changes={"created": {"before": None, "after": len(created)},
-                          "skipped": {"before": None, "after": len(skipped)}})
     db.session.commit()
-    discard_upload(token)
-    return render_template("participants/import_done.html", created=len(created), skipped=skipped[:PREVIEW_BAD_ROWS],
+    return render_template("participants/import_done.html", created=created, skipped=skipped[:PREVIEW_BAD_ROWS],
                            skipped_total=len(skipped), kecamatan=kecamatan, filename=payload["filename"])
 
 

@@ -1,5 +1,5 @@
 """Sign-in sheets, certificates and the public certificate check."""
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -13,10 +13,12 @@ from ..core.pdf import PAPERS, pdf_response, qr_svg, render_pdf
 from ..core.scoping import get_or_404, scoped
 from ..core.security import public_lookup_limit
 from ..extensions import db
+from ..jobs.services import enqueue
 from ..participants.services import mask_name
 from ..settings.services import letterhead_for
 from . import bp
 from .access import DOC_ROLES
+from .jobs import certificates_job
 from .models import Certificate, Course, Enrollment, Meeting
 from .services import (find_certificate, issue_certificates, issue_for_graduates, issued_certificates,
                        waiting_for_certificate)
@@ -104,7 +106,23 @@ def certificates_batch(course_id: int):
         flash("Belum ada sertifikat yang diterbitkan untuk pelatihan ini. Terbitkan dulu dengan tombol "
               "“Terbitkan sertifikat” di bagian Sertifikat, lalu cetak.", "error")
         return redirect(url_for("training.course", course_id=course.id))
+    if len(certificates) > current_app.config["PDF_JOB_PAGES"]:  # made by the worker: a button, then a job
+        return render_template("training/certificates_background.html", course=course, count=len(certificates))
     return _certificates_pdf(course, certificates, f"sertifikat-pelatihan-{course.id}.pdf")
+
+
+@bp.post("/pelatihan/<int:course_id>/sertifikat.pdf")
+@roles_required(*DOC_ROLES)
+def certificates_batch_job(course_id: int):
+    """A course's certificates as one PDF made by the worker (more than PDF_JOB_PAGES of them)."""
+    course = get_or_404(Course, course_id)
+    count = len(issued_certificates(course))
+    if count <= current_app.config["PDF_JOB_PAGES"]:  # none, or few enough to print at once
+        return redirect(url_for("training.certificates_batch", course_id=course.id), 303)
+    job = certificates_job(course, count, current_user)
+    db.session.commit()
+    enqueue(job.id)
+    return redirect(url_for("jobs.show", job_id=job.id), 303)
 
 
 @bp.get("/pelatihan/peserta/<int:enrollment_id>/sertifikat.pdf")
