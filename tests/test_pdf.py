@@ -80,9 +80,18 @@ def test_remote_image_in_a_template_is_not_fetched(app):
     assert pdf.startswith(b"%PDF") and fetched == ["https://example.com/track.png"]
 
 
-def test_qr_code_is_inline_svg(app):
-    from app.core.pdf import qr_svg
+def test_qr_code_is_a_png_that_decodes_to_its_data():
+    import base64
+    import re
 
-    with app.app_context():
-        svg = str(qr_svg("3174012026000001"))
-    assert svg.startswith("<svg") and "path" in svg
+    import zxingcpp
+    from PIL import Image
+
+    from app.core.pdf import qr_image
+
+    tag = str(qr_image("3174012026000001"))
+    uri = re.fullmatch(r'<img class="qr-code" src="data:image/png;base64,([^"]+)" alt="">', tag).group(1)
+    image = Image.open(io.BytesIO(base64.b64decode(uri)))
+    assert image.format == "PNG"
+    assert [r.text for r in zxingcpp.read_barcodes(image.convert("L").resize((image.width * 4, image.height * 4)))] \
+        == ["3174012026000001"]

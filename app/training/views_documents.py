@@ -9,7 +9,8 @@ from ..core.errors import DomainError
 from ..core.forms import show_error
 from ..core.access import ADMIN, MANAGER, STAFF, roles_required
 from ..core.pagination import paginate
-from ..core.pdf import PAPERS, pdf_response, qr_svg, render_pdf
+from ..core.public import public_url
+from ..core.pdf import PAPERS, pdf_response, qr_image, render_pdf, render_pdf_batch
 from ..core.scoping import get_or_404, scoped
 from ..core.security import public_lookup_limit
 from ..extensions import db
@@ -41,11 +42,10 @@ def sign_in_sheet(meeting_id: int):
 
 def _certificates_pdf(course: Course, certificates: list[Certificate], filename: str):
     letterhead = letterhead_for(course.kecamatan)
-    items = [{"c": c, "qr": qr_svg(url_for("training.verify", code=c.code, _external=True), scale=2)}
+    items = [{"c": c, "qr": qr_image(public_url("training.verify", code=c.code))}
              for c in certificates]
-    completed = {e.participant_id: e.completed_on for e in course.enrollments}
-    content = render_pdf("pdf/certificates.html", paper="A4", landscape=True, course=course, items=items,
-                         letterhead=letterhead, completed=completed)
+    content = render_pdf_batch("pdf/certificates.html", items, paper="A4", landscape=True, course=course,
+                               letterhead=letterhead)
     audit.record("document.certificates", entity_type="course", entity_id=course.id, kecamatan_id=course.kecamatan_id,
                  summary=f"Cetak {len(certificates)} sertifikat {course.title}")
     db.session.commit()
