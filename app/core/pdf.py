@@ -126,3 +126,46 @@ def pdf_response(content: bytes, filename: str, inline: bool = True):
     response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+WHATSAPP_WIDTH = 1080  # px: a phone screen's width, what WhatsApp keeps of an image sent as a photo
+WHATSAPP_MAX_BYTES = 300 * 1024
+
+
+def pdf_page_image(pdf: bytes, width: int = WHATSAPP_WIDTH, max_bytes: int = WHATSAPP_MAX_BYTES) -> tuple[bytes, str]:
+    """The first page of ``pdf`` as an image ``width`` px wide, for sending by WhatsApp: (bytes, MIME).
+
+    Rasterised by PDFium (pypdfium2), the same engine as Chrome's PDF viewer. A PNG of at most 64
+    colours keeps text and QR codes sharp and is small for documents of black text and a logo; a
+    photo-like logo that makes it too large falls back to JPEG of decreasing quality."""
+    import pypdfium2
+
+    doc = pypdfium2.PdfDocument(pdf)
+    try:
+        page = doc[0]
+        image = page.render(scale=width / page.get_width(), draw_annots=False).to_pil().convert("RGB")
+        page.close()
+    finally:
+        doc.close()
+    out = io.BytesIO()
+    image.quantize(colors=64).save(out, "PNG", optimize=True)
+    if out.tell() <= max_bytes:
+        return out.getvalue(), "image/png"
+    for quality in (85, 75, 60, 45):
+        out = io.BytesIO()
+        image.save(out, "JPEG", quality=quality, optimize=True)
+        if out.tell() <= max_bytes:
+            break
+    return out.getvalue(), "image/jpeg"
+
+
+def image_response(content: bytes, mime: str, stem: str):
+    """An image to save and send (``stem`` + the extension of its type)."""
+    from flask import make_response
+
+    response = make_response(content)
+    response.headers["Content-Type"] = mime
+    extension = "png" if mime == "image/png" else "jpg"
+    response.headers["Content-Disposition"] = f'inline; filename="{stem}.{extension}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
