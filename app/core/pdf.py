@@ -4,13 +4,13 @@ Only local resources reach the renderer: ``static:`` paths resolve inside ``app/
 ``data:`` URIs pass, everything else (http, https, file, ...) is refused. Paper is A4 or F4
 (215 x 330 mm, common in Indonesian offices).
 """
-import base64
+import hashlib
 import io
 import mimetypes
 from pathlib import Path
 
 import segno
-from flask import current_app, render_template
+from flask import current_app, g, render_template
 from markupsafe import Markup
 
 PAPERS = {"A4": "210mm 297mm", "F4": "215mm 330mm"}
@@ -33,6 +33,11 @@ def _local_fetcher():
         def fetch(self, url, headers=None):
             if url.startswith("data:"):
                 return super().fetch(url, headers)
+            if url.startswith("memory:"):
+                found = g.get("pdf_images", {}).get(url[len("memory:"):])
+                if found is None:
+                    raise RemoteResourceRefused(f"Unknown image: {url}")
+                return URLFetcherResponse(url, found[0], {"Content-Type": found[1]})
             if url.startswith("static:"):
                 root = _static_root()
                 path = (root / url[len("static:"):].lstrip("/")).resolve()
@@ -42,7 +47,7 @@ def _local_fetcher():
                 return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": mime})
             raise RemoteResourceRefused(f"Remote or file URL refused: {url}")
 
-    return LocalURLFetcher(allowed_protocols={"data", "static"}, allow_redirects=False)
+    return LocalURLFetcher(allowed_protocols={"data", "static", "memory"}, allow_redirects=False)
 
 
 def url_fetcher():
@@ -113,8 +118,13 @@ def qr_image(data: str) -> Markup:
     return Markup(f'<img class="qr-code" src="{code.png_data_uri(scale=4, border=2)}" alt="">')
 
 
-def image_data_uri(content: bytes, mime: str) -> str:
-    return f"data:{mime};base64,{base64.b64encode(content).decode()}"
+def embedded_image_uri(content: bytes, mime: str) -> str:
+    """A short ``memory:`` URL for an image the renderer takes from memory: a letterhead logo of up
+    to 512 KB appears on every page of a batch, and as a data: URI it was base64-encoded into the
+    HTML once per page (100 certificates: 70 MB of HTML); by URL it is fetched and decoded once."""
+    digest = hashlib.sha256(content).hexdigest()[:32]
+    g.setdefault("pdf_images", {})[digest] = (content, mime)
+    return f"memory:{digest}"
 
 
 def pdf_response(content: bytes, filename: str, inline: bool = True):
