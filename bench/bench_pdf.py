@@ -175,6 +175,25 @@ def fixed_html(app, kind: str, count: int) -> str:
                                items=[{"l": letter, "qr": qr, "statement": "Peserta tersebut terdaftar."}] * count)
 
 
+def plain_certificates_html(count: int) -> str:
+    """The issue's first floor: a page of similar content without the template's layout (no letterhead,
+    border or positioned signatures), plain blocks only; for context, not the criterion."""
+    from app.core.pdf import qr_image
+
+    qr = qr_image("https://meja.example.go.id/verifikasi/ABCDEFGHJK")
+    page = ("<section><p>PEMERINTAH PROVINSI DKI JAKARTA</p><p><b>KANTOR KECAMATAN TEBET</b></p>"
+            "<h1>SERTIFIKAT</h1><p>Nomor: 00001/SERT-PKT/317401/2026</p><p>diberikan kepada</p>"
+            "<h2>Peserta Bench 0001 Wulandari</h2><p>telah menyelesaikan pelatihan kewirausahaan <b>Dasar Usaha "
+            "Kuliner</b> pada 1 Desember 2026 dalam Program Pengembangan Kewirausahaan Terpadu (JakPreneur/OK OCE) "
+            "Kecamatan Tebet.</p><p>Fasilitator, Petugas Bench</p>" + str(qr) +
+            "<p>Periksa keaslian: pindai kode ini, kode ABCDEFGHJK</p><p>Camat Tebet, Drs. Budi Santoso, M.Si. "
+            "NIP 197001011990031001</p></section>")
+    return ("<html><head><style>@font-face { font-family: D; src: url(static:fonts/DejaVuSans.ttf); } "
+            "@page { size: 297mm 210mm; margin: 12mm; } html { font-family: D; font-size: 10pt; } "
+            "section { break-after: page; text-align: center; } img { width: 26mm; }</style></head><body>"
+            + page * count + "</body></html>")
+
+
 def floor(app, html: str):
     from weasyprint import HTML
 
@@ -241,6 +260,11 @@ def main():
             label = f"{count} {kind}"
             print(f"{label:<18}{pages(app_pdf):>6}  {floor_wall:>8.2f}/{floor_cpu:<8.2f}  {app_wall:>7.2f}/{app_cpu:<7.2f}"
                   f"  {app_wall / floor_wall:>6.2f}/{app_cpu / floor_cpu:<6.2f}")
+            if kind == "certificates":
+                plain = plain_certificates_html(count)
+                plain_wall, plain_cpu, plain_pdf = timed(lambda: floor(app, plain), args.runs)
+                print(f"{'  plain page floor':<18}{pages(plain_pdf):>6}  {plain_wall:>8.2f}/{plain_cpu:<8.2f}"
+                      f"  app/plain {app_wall / plain_wall:.2f}/{app_cpu / plain_cpu:.2f}")
         url500 = f"sqlite:///{tmp}/bench500.sqlite"
         ids500 = build(url500, graduates=500, cards=0, letters=0)
         out = subprocess.run([sys.executable, __file__, "--memory", url500, str(ids500["course_id"]),
