@@ -150,3 +150,25 @@ def test_a_role_that_sees_phones_masked_gets_no_wa_link(app, make_user, make_par
         html = client_of(app, username).get(f"/peserta/{ids['participant']}").get_data(as_text=True)
         assert "wa.me" not in html and "6281377778888" not in html, username
         assert "kartu.png" not in html and "tanda-terima.png" not in html  # not their documents
+
+
+def test_a_photo_like_page_falls_back_to_a_jpeg_under_the_limit(app):
+    """A page a PNG cannot keep small (a photographic logo, here noise over the whole page: the worst
+    case) is sent as a JPEG, within 300 KB (smaller than 1080 px only when no quality fits)."""
+    import os
+
+    from weasyprint import HTML
+
+    from app.core.pdf import embedded_image_uri, pdf_page_image, url_fetcher
+
+    noise = Image.frombytes("RGB", (600, 850), os.urandom(600 * 850 * 3))
+    buffer = io.BytesIO()
+    noise.save(buffer, "PNG")
+    with app.test_request_context("/"):
+        uri = embedded_image_uri(buffer.getvalue(), "image/png")
+        pdf = HTML(string=f'<style>@page {{ size: A4; margin: 0 }} img {{ width: 210mm }}</style><img src="{uri}">',
+                   base_url="static:/", url_fetcher=url_fetcher()).write_pdf()
+    content, mime = pdf_page_image(pdf)
+    image = Image.open(io.BytesIO(content))
+    assert mime == "image/jpeg" and image.format == "JPEG"
+    assert len(content) <= MAX_BYTES and 600 <= image.width <= 1080

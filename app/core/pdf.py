@@ -152,7 +152,8 @@ def pdf_page_image(pdf: bytes, width: int = WHATSAPP_WIDTH, max_bytes: int = WHA
 
     Rasterised by PDFium (pypdfium2), the same engine as Chrome's PDF viewer. A PNG of at most 64
     colours keeps text and QR codes sharp and is small for documents of black text and a logo; a
-    photo-like logo that makes it too large falls back to JPEG of decreasing quality."""
+    photo-like logo that makes it too large falls back to JPEG of decreasing quality, and a page that
+    even then is too large (noise, a scanned photo) to a smaller JPEG: never over ``max_bytes``."""
     import pypdfium2
 
     doc = pypdfium2.PdfDocument(pdf)
@@ -166,12 +167,13 @@ def pdf_page_image(pdf: bytes, width: int = WHATSAPP_WIDTH, max_bytes: int = WHA
     image.quantize(colors=64).save(out, "PNG", optimize=True)
     if out.tell() <= max_bytes:
         return out.getvalue(), "image/png"
-    for quality in (85, 75, 60, 45):
-        out = io.BytesIO()
-        image.save(out, "JPEG", quality=quality, optimize=True)
-        if out.tell() <= max_bytes:
-            break
-    return out.getvalue(), "image/jpeg"
+    while True:
+        for quality in (85, 70, 55, 40, 30):
+            out = io.BytesIO()
+            image.save(out, "JPEG", quality=quality, optimize=True)
+            if out.tell() <= max_bytes:
+                return out.getvalue(), "image/jpeg"
+        image = image.resize((image.width * 4 // 5, image.height * 4 // 5))
 
 
 def image_response(content: bytes, mime: str, stem: str):
