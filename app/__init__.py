@@ -110,12 +110,14 @@ def register_template_helpers(app: Flask) -> None:
     from .core.htmx import HTMX_VERSION
     from .core.navigation import menu_for
 
-    from .core.pdf import image_data_uri
+    from .core.pdf import embedded_image_uri
+    from .core.public import public_url
 
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters.update(FILTERS)
     app.jinja_env.globals["may"] = may
-    app.jinja_env.globals["letterhead_logo_uri"] = lambda lh: image_data_uri(lh.logo, lh.logo_mime)
+    app.jinja_env.globals["public_url"] = public_url
+    app.jinja_env.globals["letterhead_logo_uri"] = lambda lh: embedded_image_uri(lh.logo, lh.logo_mime)
 
     @app.context_processor
     def _globals():

@@ -55,10 +55,14 @@ class Config:
     IMPORT_JOB_ROWS = int(os.environ.get("IMPORT_JOB_ROWS", "1000"))  # imports of more good rows too
     # An open meeting this many hours after its end is closed by the worker (unmarked: tidak hadir).
     MEETING_AUTO_CLOSE_HOURS = float(os.environ.get("MEETING_AUTO_CLOSE_HOURS", "6"))
+    # The address the public reaches the app at: QR codes and links on documents and in WhatsApp
+    # messages are built on it, never on the request's host (app/core/public.py). Required in production.
+    PUBLIC_BASE_URL: str | None = os.environ.get("PUBLIC_BASE_URL")
 
 
 class DevelopmentConfig(Config):
-    pass
+    # `make run` serves on this address; set PUBLIC_BASE_URL to test QR codes from a phone on the LAN.
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
 
 
 class TestingConfig(Config):
@@ -69,6 +73,8 @@ class TestingConfig(Config):
     ONLINE_RATE_LIMIT = "100000 per minute"
     PUBLIC_LOOKUP_LIMIT = "100000 per minute"
     TASK_QUEUE_URL = os.environ.get("TASK_QUEUE_URL", "memory://")  # the worker tests set their own
+    # Not the test client's host (localhost): a test can tell the two apart.
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "https://okoce.publik.example")
 
 
 class ProductionConfig(Config):
@@ -95,6 +101,14 @@ def load_config(app, overrides: dict | None) -> None:
         raise RuntimeError(
             "RATELIMIT_STORAGE_URI must name a store shared by every worker in production "
             "(e.g. redis://127.0.0.1:6379/0): with memory:// each worker counts on its own.")
+    if not app.config.get("PUBLIC_BASE_URL") and env == "production":
+        raise RuntimeError(
+            "PUBLIC_BASE_URL must be set in production (APP_ENV=production), e.g. "
+            "PUBLIC_BASE_URL=https://okoce.example.go.id: QR codes and links on printed documents and "
+            "WhatsApp messages carry this address, so the public can verify them from any phone.")
+    from .core.public import check_public_base_url
+
+    app.config["PUBLIC_BASE_URL"] = check_public_base_url(app.config.get("PUBLIC_BASE_URL"))
 
 
 def private_sqlite_file(uri: str) -> None:

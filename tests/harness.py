@@ -140,7 +140,7 @@ def gunicorn(database_url: str, tmp_path: Path, workers: int = 3, **settings):
     port = free_port()
     log = tmp_path / f"gunicorn-{port}.log"
     env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": "uji-gunicorn-rahasia", "DATABASE_URL": database_url,
-           "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers), **settings}
+           "PUBLIC_BASE_URL": "https://okoce.publik.example", "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers), **settings}
     with log.open("w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
                                 env=env, stdout=out, stderr=subprocess.STDOUT)

@@ -131,6 +131,7 @@ def seed(app, make_user, make_participant, make_course) -> tuple[dict, dict]:
         from app.regions.models import Kelurahan
         from app.settings.services import save_letterhead
         from app.training.models import Course
+        from app.participants.sharing import check_token
         from app.training.services import enroll, issue_certificates, mark
 
         tebet = kecamatan_by_code("31.74.01")
@@ -162,7 +163,8 @@ def seed(app, make_user, make_participant, make_course) -> tuple[dict, dict]:
                "user_id": target.id, "participant_id": participant_id, "token": token, "course_id": course_id,
                "meeting_id": meeting.id, "enrollment_id": enrollment.id, "letter_id": letter.id,
                "application_id": application.id, "event_id": event.id, "signup_id": signup.id,
-               "resubmission_id": resubmission.id, "job_id": job.id,
+               "resubmission_id": resubmission.id, "job_id": job.id, "certificate_id": certificate.id,
+               "token:participants.check": check_token(participant),
                "code:training.verify": certificate.code, "code:licensing.verify_letter": letter.code,
                "fmt": "xlsx", "fmt:reports.weekly_file": "pdf"}
     return users, ids
@@ -293,7 +295,18 @@ class _LayoutFreeHTML:
         self.string = string
 
     def write_pdf(self) -> bytes:
-        return b"%PDF-1.7\n" + self.string.encode()
+        """A real one-page PDF (the WhatsApp images rasterise it) holding the rendered HTML in a stream."""
+        import pydyf
+
+        pdf = pydyf.PDF()
+        page = pydyf.Dictionary({"Type": "/Page", "Parent": pdf.pages.reference, "MediaBox": [0, 0, 595, 842]})
+        pdf.add_object(page)
+        pdf.pages["Kids"].append(page.reference)
+        pdf.pages["Count"] += 1
+        pdf.add_object(pydyf.Stream([self.string.encode()]))
+        out = io.BytesIO()
+        pdf.write(out)
+        return out.getvalue()
 
 
 def test_no_5xx_on_hostile_input(app, make_user, make_participant, make_course, monkeypatch):

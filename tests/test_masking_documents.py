@@ -51,6 +51,7 @@ class Doc:
     lists_subject: bool = True  # the subject's name is in it (so that the check is not vacuous)
     method: str = "GET"
     refused: dict = field(default_factory=dict)  # role key -> status, refused by region scope
+    image: bool = False  # a WhatsApp image of a PDF walked here: only who may fetch it is checked
 
 
 DOCS = [
@@ -62,6 +63,10 @@ DOCS = [
         frozenset({"nik", "phone"})),
     Doc("card", "participants.card", "/peserta/{participant}/kartu.pdf"),
     Doc("card sheet", "participants.card_sheet", "/peserta/kartu.pdf"),
+    Doc("receipt", "participants.receipt", "/peserta/{participant}/tanda-terima.pdf"),
+    Doc("card image", "participants.card_image", "/peserta/{participant}/kartu.png", image=True),
+    Doc("receipt image", "participants.receipt_image", "/peserta/{participant}/tanda-terima.png", image=True),
+    Doc("certificate image", "training.certificate_image", "/sertifikat/{certificate}.png", image=True),
     Doc("sign-in sheet", "training.sign_in_sheet", "/pertemuan/{meeting}/daftar-hadir.pdf"),
     Doc("certificates", "training.certificates_batch", "/pelatihan/{course}/sertifikat.pdf"),
     Doc("certificate", "training.certificate_one", "/pelatihan/peserta/{enrollment}/sertifikat.pdf"),
@@ -79,7 +84,7 @@ DOCS = [
     Doc("import template xlsx", "participants.import_template", "/peserta/impor/templat.xlsx", lists_subject=False),
     Doc("test page", "settings.test_document", "/dokumen/uji", lists_subject=False),
 ]
-DOCUMENT_RULE = re.compile(r"\.(pdf|csv|xlsx|<fmt>)$|/ekspor|/templat|/dokumen/")
+DOCUMENT_RULE = re.compile(r"\.(pdf|csv|xlsx|png|<fmt>)$|/ekspor|/templat|/dokumen/")
 
 
 def world(app, make_user, make_participant, make_course) -> dict:
@@ -105,10 +110,10 @@ def world(app, make_user, make_participant, make_course) -> dict:
         assert db.session.get(Enrollment, enrolment.id).completed_on is not None
         letter = request_letter(p, camat_signer(p.kecamatan), db.session.get(User, users["staff"].id))
         assert sign_up(event_id, p, None).status == "confirmed"
-        issue_certificates(course, [enrolment], None)  # printing shows only issued certificates
+        (certificate,) = issue_certificates(course, [enrolment], None)  # printing shows only issued ones
         db.session.commit()
         ids = {"participant": pid, "course": course_id, "meeting": course.meetings[0].id, "enrollment": enrolment.id,
-               "letter": letter.id, "event": event_id, "kecamatan": p.kecamatan_id,
+               "letter": letter.id, "event": event_id, "certificate": certificate.id, "kecamatan": p.kecamatan_id,
                "kota": db.session.scalar(select(Kota.id).where(Kota.code == "31.74")), "nik": p.nik,
                "phone": p.phone}
     assert ids["phone"] == "+6281377778888"
@@ -150,6 +155,10 @@ def test_full_nik_and_phone_only_for_admin_and_staff(app, make_user, make_partic
             assert response.status_code == doc.refused[key], (doc.name, key, response.status_code)
             continue
         assert response.status_code == 200, (doc.name, key, response.get_data(as_text=True)[:300])
+        if doc.image:
+            assert response.mimetype in ("image/png", "image/jpeg"), (doc.name, key)
+            opened.append(key)
+            continue
         text = text_of(response)
         opened.append(key)
         if doc.lists_subject:

@@ -88,6 +88,13 @@ def foreign_ids(app, make_user, make_participant, make_course) -> dict:
 
         course = db.session.get(Course, course_id)
         enrollment = enroll(course, [db.session.get(Participant, participant_id)], None)[0][0]
+        from app.auth.models import User
+        from app.training.services import issue_certificates, mark
+
+        for meeting in course.meetings:
+            mark(meeting, enrollment, "hadir", db.session.get(User, menteng_staff.id))
+        db.session.flush()
+        (certificate,) = issue_certificates(course, [enrollment], None)
         from app.business.services import add_capital
         from app.core.timeutil import today_wib
         from app.licensing.services import Signer, request_letter
@@ -114,7 +121,7 @@ def foreign_ids(app, make_user, make_participant, make_course) -> dict:
                 "token": token, "course_id": course_id, "meeting_id": course.meetings[0].id,
                 "enrollment_id": enrollment.id, "letter_id": letter.id, "application_id": application.id,
                 "event_id": event.id, "signup_id": signup.id, "resubmission_id": resubmission.id,
-                "job_id": job.id}
+                "job_id": job.id, "certificate_id": certificate.id}
 
 
 def _png() -> bytes:
@@ -128,7 +135,7 @@ def _png() -> bytes:
 
 
 PUBLIC_ENDPOINTS = {"static", "auth.login", "main.health", "participants.online_done", "training.verify",
-                    "licensing.verify_letter", "events.public_signup"}
+                    "licensing.verify_letter", "events.public_signup", "participants.check"}
 # Arguments that name a format, not a record: such routes are lists, scoped like any list.
 NON_RECORD_ARGS = {"fmt"}
 

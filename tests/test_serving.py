@@ -56,7 +56,7 @@ def test_healthz_reports_an_unreachable_database(uri, caplog):
 def test_production_500_is_indonesian_without_trace_and_logged(app, database_url, monkeypatch, caplog):
     monkeypatch.setenv("APP_ENV", "production")
     production = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "uji-produksi",
-                             "RATELIMIT_STORAGE_URI": TEST_REDIS_URL})
+                             "RATELIMIT_STORAGE_URI": TEST_REDIS_URL, "PUBLIC_BASE_URL": "https://okoce.publik.example"})
     assert not production.debug and not production.testing and production.config["SESSION_COOKIE_SECURE"]
 
     @production.get("/_uji_galat")
@@ -87,8 +87,22 @@ def test_production_refuses_to_start_without_secret_key(tmp_path):
     assert result.returncode != 0
     assert "SECRET_KEY must be set in production" in result.stderr
     env["SECRET_KEY"] = "uji-produksi"
+    env["PUBLIC_BASE_URL"] = "https://okoce.publik.example"
     assert subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True,
                           timeout=60).returncode == 0
+
+
+@pytest.mark.parametrize("value", [None, "okoce.example.go.id", "https://okoce.example.go.id/?x=1"])
+def test_production_refuses_to_start_without_a_public_base_url(tmp_path, value):
+    """QR codes on printed documents carry PUBLIC_BASE_URL: without a valid one there is no app."""
+    env = {**os.environ, "APP_ENV": "production", "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite",
+           "RATELIMIT_STORAGE_URI": TEST_REDIS_URL, "SECRET_KEY": "uji-produksi"}
+    env.pop("PUBLIC_BASE_URL", None)
+    if value is not None:
+        env["PUBLIC_BASE_URL"] = value
+    result = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode != 0 and "PUBLIC_BASE_URL must" in result.stderr
 
 
 def _proxied_app(database_url, proxies: int):

@@ -232,6 +232,9 @@ def booth_list(event_id: int):
     confirmed = db.session.scalars(select(Signup).options(joinedload(Signup.participant))
                                    .where(Signup.event_id == event.id, Signup.status == "confirmed")
                                    .order_by(Signup.booth)).all()
+    if not confirmed:
+        flash("Tidak ada yang dicetak: belum ada peserta terkonfirmasi yang mendapat stan di acara ini.", "info")
+        return redirect(url_for("events.detail", event_id=event.id))
     content = render_pdf("pdf/booth_list.html", event=event, rows=confirmed, letterhead=letterhead_for(event.kecamatan))
     audit.record("document.booth_list", event, changes={}, summary=f"Cetak daftar stan {event.name}")
     db.session.commit()
@@ -287,6 +290,9 @@ def signup_list(event_id: int):
     _organiser_or_403(event)
     rows = db.session.scalars(select(Signup).options(joinedload(Signup.participant).joinedload(Participant.kelurahan))
                               .where(Signup.event_id == event.id)).all()
+    if not rows:
+        flash("Tidak ada yang dicetak: belum ada pendaftar di acara ini.", "info")
+        return redirect(url_for("events.detail", event_id=event.id))
     confirmed = sorted((s for s in rows if s.status == "confirmed"), key=lambda s: s.booth)
     cancelled = sorted((s for s in rows if s.status == "cancelled"), key=lambda s: s.created_at)
     content = render_pdf("pdf/signup_list.html", event=event, confirmed=confirmed, waiting=waiting_line(event.id),

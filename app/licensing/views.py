@@ -3,7 +3,7 @@ from datetime import date
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..core import audit
 from ..core.errors import DomainError
@@ -13,7 +13,8 @@ from ..core.db import reads_from_now
 from ..core.formatting import tanggal
 from ..core.forms import show_error
 from ..core.pagination import paginate
-from ..core.pdf import PAPERS, pdf_response, qr_svg, render_pdf
+from ..core.public import public_url
+from ..core.pdf import PAPERS, pdf_response, qr_image, render_pdf_batch
 from ..core.scoping import current_scope, get_or_404, scoped
 from ..core.security import public_lookup_limit
 from ..extensions import db
@@ -112,13 +113,20 @@ def letter_statement(facts: dict[int, date], kecamatan_name: str) -> str:
 
 
 def _letters_pdf(letters: list[SkuLetter], filename: str):
+    # What the letters print, loaded in a few queries for the whole batch, not a few per letter.
+    db.session.scalars(select(SkuLetter).options(
+        selectinload(SkuLetter.participant).selectinload(Participant.sector),
+        selectinload(SkuLetter.participant).selectinload(Participant.kelurahan),
+        selectinload(SkuLetter.kelurahan), selectinload(SkuLetter.kecamatan)).where(
+        SkuLetter.id.in_([letter.id for letter in letters]))).all()
     facts = letter_facts(letters)
-    items = [{"l": letter, "qr": qr_svg(url_for("licensing.verify_letter", code=letter.code, _external=True), scale=2),
+    items = [{"l": letter, "qr": qr_image(public_url("licensing.verify_letter", code=letter.code)),
               "statement": letter_statement(facts[letter.id], letter.kecamatan.name)}
              for letter in letters]
-    letterheads = {letter.kecamatan_id: letterhead_for(letter.kecamatan) for letter in letters}
+    kecamatan = {letter.kecamatan_id: letter.kecamatan for letter in letters}
+    letterheads = {kid: letterhead_for(kec) for kid, kec in kecamatan.items()}
     paper = request.args.get("kertas", "A4").upper()
-    content = render_pdf("pdf/sku_letters.html", paper=paper if paper in PAPERS else "A4", items=items,
+    content = render_pdf_batch("pdf/sku_letters.html", items, paper=paper if paper in PAPERS else "A4",
                          letterheads=letterheads)
     audit.record("document.sku_letters", entity_type="sku_letter", entity_id=letters[0].id if len(letters) == 1 else None,
                  kecamatan_id=letters[0].kecamatan_id, summary=f"Cetak {len(letters)} surat pengantar SKU")

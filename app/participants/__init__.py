@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("participants", __name__)
 
-from . import filters, views, views_export, views_import, views_online, views_sectors  # noqa: E402,F401
+from . import filters, sharing, views, views_export, views_import, views_online, views_sectors, views_share  # noqa: E402,F401

@@ -11,7 +11,7 @@ from ..core.access import roles_required
 from ..core.htmx import render
 from ..core.once import reads_only
 from ..core.pagination import paginate
-from ..core.pdf import pdf_response, qr_svg, render_pdf
+from ..core.pdf import pdf_response, qr_image, render_pdf_batch
 from ..core.scoping import current_scope, get_or_404, kecamatan_clause, scoped
 from ..core.timeutil import parse_date, today_wib, utcnow
 from ..extensions import db
@@ -163,8 +163,8 @@ def _cards_pdf(participants: list[Participant], filename: str, sheet: bool):
     by_kec = {}
     for p in participants:
         by_kec.setdefault(p.kecamatan_id, p.kecamatan)
-    cards = [{"p": p, "qr": qr_svg(p.reg_number, scale=2)} for p in participants]
-    content = render_pdf("pdf/cards.html", paper="A4", cards=cards, sheet=sheet,
+    cards = [{"p": p, "qr": qr_image(p.reg_number)} for p in participants]
+    content = render_pdf_batch("pdf/cards.html", cards, items_name="cards", chunk=100, paper="A4", sheet=sheet,
                          letterheads={k: letterhead_for(kec) for k, kec in by_kec.items()})
     audit.record("document.cards", entity_type="participant", entity_id=participants[0].id if len(participants) == 1 else None,
                  kecamatan_id=participants[0].kecamatan_id if len(by_kec) == 1 else None,

@@ -4,7 +4,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..core.access import ADMIN, roles_required
-from ..core.pdf import PAPERS, pdf_response, qr_svg, render_pdf
+from ..core.public import public_url
+from ..core.pdf import PAPERS, pdf_response, qr_image, render_pdf
 from ..core.scoping import current_scope, get_or_404, scoped
 from ..extensions import db
 from ..regions.models import Kecamatan
@@ -96,6 +97,6 @@ def test_document():
             abort(404)
     lh = letterhead_for(kecamatan)
     content = render_pdf("pdf/test_page.html", paper=paper, letterhead=lh, kecamatan=kecamatan,
-                         qr=qr_svg(url_for("main.home", _external=True)), rows=range(1, 61),
+                         qr=qr_image(public_url("main.home")), rows=range(1, 61),
                          user=current_user)
     return pdf_response(content, f"uji-dokumen-{paper.lower()}.pdf")

@@ -5,13 +5,14 @@ import tempfile
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 
-from flask import current_app, request, url_for
+from flask import current_app, request
 from huey import crontab
 from sqlalchemy import select
 
 from ..core import audit
 from ..core.db import lock_row
-from ..core.pdf import qr_svg, render_pdf
+from ..core.pdf import qr_image, render_pdf
+from ..core.public import public_url
 from ..core.scoping import scoped
 from ..core.timeutil import utcnow
 from ..extensions import db
@@ -27,7 +28,7 @@ CERTIFICATES_PER_RENDER = 20  # pages rendered at a time: the bar moves, memory 
 
 def certificates_job(course: Course, count: int, user) -> Job:
     """The job that prints ``course``'s issued certificates (in the request; the caller commits).
-    The verification links are made on the address the request came to, as a printed batch's are."""
+    The verification links are made on PUBLIC_BASE_URL, as a printed batch's are."""
     return create_job("training.certificates", f"Cetak {count} sertifikat {course.title}", user,
                       {"course_id": course.id, "base_url": current_app.config.get("PUBLIC_BASE_URL") or request.host_url},
                       unit="halaman", total=count, kecamatan=course.kecamatan)
@@ -58,8 +59,7 @@ def run_certificates(job_id: int, progress: Progress) -> None:
             writer = PdfWriter()
             for start in range(0, len(certificates), CERTIFICATES_PER_RENDER):
                 chunk = certificates[start:start + CERTIFICATES_PER_RENDER]
-                items = [{"c": c, "qr": qr_svg(url_for("training.verify", code=c.code, _external=True), scale=2)}
-                         for c in chunk]
+                items = [{"c": c, "qr": qr_image(public_url("training.verify", code=c.code))} for c in chunk]
                 content = render_pdf("pdf/certificates.html", paper="A4", landscape=True, course=course, items=items,
                                      letterhead=letterhead, completed=completed)
                 writer.append(PdfReader(io.BytesIO(content)))

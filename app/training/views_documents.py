@@ -9,7 +9,8 @@ from ..core.errors import DomainError
 from ..core.forms import show_error
 from ..core.access import ADMIN, MANAGER, STAFF, roles_required
 from ..core.pagination import paginate
-from ..core.pdf import PAPERS, pdf_response, qr_svg, render_pdf
+from ..core.public import public_url
+from ..core.pdf import PAPERS, image_response, pdf_page_image, pdf_response, qr_image, render_pdf, render_pdf_batch
 from ..core.scoping import get_or_404, scoped
 from ..core.security import public_lookup_limit
 from ..extensions import db
@@ -41,13 +42,22 @@ def sign_in_sheet(meeting_id: int):
     return pdf_response(content, f"daftar-hadir-{meeting.course_id}-{meeting.number}.pdf")
 
 
+def certificates_content(course: Course, certificates: list[Certificate]) -> bytes:
+    items = [{"c": c, "qr": qr_image(public_url("training.verify", code=c.code))} for c in certificates]
+    return render_pdf_batch("pdf/certificates.html", items, paper="A4", landscape=True, course=course,
+                            letterhead=letterhead_for(course.kecamatan))
+
+
+@bp.app_template_global("certificate_message")
+def certificate_message(certificate: Certificate) -> str:
+    """The WhatsApp message sent with a certificate's image: short, Indonesian, the public check link."""
+    first = (certificate.participant.name or "").split(" ")[0]
+    return (f"Selamat, {first}! Sertifikat pelatihan {certificate.course.title} Anda sudah terbit, nomor "
+            f"{certificate.number}. Keasliannya dapat diperiksa di {public_url('training.verify', code=certificate.code)}")
+
+
 def _certificates_pdf(course: Course, certificates: list[Certificate], filename: str):
-    letterhead = letterhead_for(course.kecamatan)
-    items = [{"c": c, "qr": qr_svg(url_for("training.verify", code=c.code, _external=True), scale=2)}
-             for c in certificates]
-    completed = {e.participant_id: e.completed_on for e in course.enrollments}
-    content = render_pdf("pdf/certificates.html", paper="A4", landscape=True, course=course, items=items,
-                         letterhead=letterhead, completed=completed)
+    content = certificates_content(course, certificates)
     audit.record("document.certificates", entity_type="course", entity_id=course.id, kecamatan_id=course.kecamatan_id,
                  summary=f"Cetak {len(certificates)} sertifikat {course.title}")
     db.session.commit()
@@ -137,6 +147,19 @@ def certificate_one(enrollment_id: int):
               "“Terbitkan” di daftar peserta, lalu cetak.", "error")
         return redirect(url_for("training.course", course_id=enrollment.course_id))
     return _certificates_pdf(enrollment.course, [certificate], f"sertifikat-{certificate.code}.pdf")
+
+
+@bp.get("/sertifikat/<int:certificate_id>.png")
+@roles_required(*DOC_ROLES)
+def certificate_image(certificate_id: int):
+    """An issued certificate as an image for WhatsApp (rasterised from its PDF)."""
+    certificate = get_or_404(Certificate, certificate_id)  # the user's scope: 404 outside it
+    content, mime = pdf_page_image(certificates_content(certificate.course, [certificate]))
+    audit.record("document.certificate_image", entity_type="course", entity_id=certificate.course_id,
+                 kecamatan_id=certificate.course.kecamatan_id,
+                 summary=f"Gambar sertifikat {certificate.number} untuk WhatsApp")
+    db.session.commit()
+    return image_response(content, mime, f"sertifikat-{certificate.code}")
 
 
 @bp.get("/sertifikat")
