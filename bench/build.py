@@ -446,9 +446,8 @@ class Generator:
         today = self.today
         for kec_id, pids in sorted(candidates.items()):
             for i, facilitator in enumerate(self.users["facilitator"][kec_id]):
-                members = pids[i * ROSTER_SIZE:(i + 1) * ROSTER_SIZE]
-                if not members:
-                    continue
+                # the latest registered; the two rosters share people where the kecamatan has few
+                members = pids[-(i + 1) * ROSTER_SIZE:len(pids) - i * ROSTER_SIZE] or pids[-ROSTER_SIZE:]
                 cid = self.ids.next("course")
                 self.course_rows.append((cid, f"Kelas Hari Ini {i + 1} (bench)", "Pemasaran daring", kec_id,
                                          facilitator, None, self.users["staff"][kec_id], utc_of(today - timedelta(days=14))))
@@ -720,8 +719,8 @@ def build(n: int, url: str, seed: int = 17, force: bool = False, verify: bool = 
 def verify_database(url: str) -> dict:
     """The app's own check: its tally check against a recount of the records, the search index
     against a plain scan, and the step rows against their source records. Raises on a difference."""
-    os.environ["DATABASE_URL"] = url
-    sys.path.insert(0, str(ROOT))
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
     from sqlalchemy import text
 
     from app import create_app
@@ -758,6 +757,7 @@ def verify_database(url: str) -> dict:
         if orphans:
             raise SystemExit(f"{orphans} step rows without the record that completes them")
         checks["steps backed by their records"] = "all"
+        db.session.remove()
         db.engine.dispose()
     return checks
 
