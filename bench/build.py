@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench" / "data"
 BENCH_PASSWORD = "bench-okoce-sandi-2026"
 CHUNK = 50_000  # participants generated and written at a time
+BUILDER_VERSION = 1  # raise it whenever a change here changes the rows written
 
 FIRST_M = ["Budi", "Agus", "Ahmad", "Joko", "Rahmat", "Dedi", "Eko", "Hendra", "Rizky", "Fajar", "Andi", "Bayu",
            "Yusuf", "Hadi", "Slamet", "Irfan", "Taufik", "Wahyu", "Doni", "Arif", "Bambang", "Teguh", "Imam",
@@ -619,8 +620,9 @@ class PostgresWriter:
 # --- The build ------------------------------------------------------------------------------------
 
 def build_key(n: int, seed: int) -> str:
-    digest = hashlib.sha256(f"{n}:{seed}:{today_wib()}".encode())  # today: the rosters meet today
-    for path in sorted((ROOT / "migrations" / "versions").glob("*.py")) + [Path(__file__)]:
+    """Same N, seed, day (the rosters meet today), migrations and BUILDER_VERSION: same database."""
+    digest = hashlib.sha256(f"{n}:{seed}:{today_wib()}:{BUILDER_VERSION}".encode())
+    for path in sorted((ROOT / "migrations" / "versions").glob("*.py")):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
@@ -628,6 +630,25 @@ def build_key(n: int, seed: int) -> str:
 
 def default_url(n: int) -> str:
     return f"sqlite:///{DATA / f'bench-{n}.sqlite'}"
+
+
+def sized_url(url: str | None, n: int) -> str:
+    """The database for a build of ``n``: bench/data/bench-N.sqlite, or on PostgreSQL a database of
+    its own per size next to the one named (``okoce_bench`` -> ``okoce_bench_100000``, created if
+    missing), so the builds of each size are kept and reused."""
+    if not url:
+        return default_url(n)
+    if url.startswith("sqlite"):
+        return url
+    import psycopg
+
+    server, name = url.split("?", 1)[0].rsplit("/", 1)
+    sized = f"{name}_{n}"
+    with psycopg.connect(server.replace("postgresql+psycopg://", "postgresql://") + "/postgres",
+                         autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (sized,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{sized}"')
+    return f"{server}/{sized}"
 
 
 def _key_file(url: str) -> Path:

@@ -598,7 +598,7 @@ def versions(url: str) -> dict:
 
 
 def run(args) -> dict:
-    url = args.database_url or os.environ.get("DATABASE_URL") or build.default_url(args.participants)
+    url = build.sized_url(args.database_url or os.environ.get("DATABASE_URL"), args.participants)
     dbname = "sqlite" if url.startswith("sqlite") else "postgresql"
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     summary = build.build(args.participants, url, force=args.force_build, verify=args.verify, log=say)
@@ -706,9 +706,47 @@ def parse(argv=None):
     p.add_argument("--force-build", action="store_true")
     p.add_argument("--verify", action="store_true", help="check the built database with the app's tally check")
     p.add_argument("--no-pdf", dest="pdf", action="store_false", help="skip bench/bench_pdf.py")
+    p.add_argument("--sizes", default=None, help="comma-separated N to run one after the other (growth table)")
+    p.add_argument("--growth-duration", type=float, default=8, help="seconds per operation at the smaller sizes")
     p.add_argument("--quiet", action="store_true")
     return p.parse_args(argv)
 
 
+def growth_markdown(results: list[dict]) -> str:
+    """How each operation's cost grows with N: p50 (ms) and req/s at saturation, per size."""
+    sizes = [r["participants"] for r in results]
+    ops = [name for name in results[-1]["saturation"]]
+    lines = [f"### Growth, {results[-1]['database']}: p50 ms (req/s) at saturation", "",
+             "| operation (clients) | " + " | ".join(f"{n:,}" for n in sizes) + " |",
+             "|---|" + "---:|" * len(sizes)]
+    for name in ops:
+        cells = []
+        for r in results:
+            f = r["saturation"].get(name)
+            cells.append(f"{f['p50']} ({f['rps']})" if f else "—")
+        clients = results[-1]["saturation"][name]["clients"]
+        lines.append(f"| {name} ({clients}) | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> None:
+    args = parse(argv)
+    sizes = [int(x) for x in args.sizes.split(",")] if args.sizes else [args.participants]
+    sizes = sorted(sizes)
+    results = []
+    for i, size in enumerate(sizes):
+        last = i == len(sizes) - 1
+        run_args = argparse.Namespace(**{**vars(args), "participants": size})
+        if not last:  # the smaller sizes show the growth: shorter runs, no busy hour, no PDF batches
+            run_args.duration = args.growth_duration
+            run_args.busy_duration = 0
+            run_args.pdf = False
+        results.append(run(run_args))
+    if len(results) > 1:
+        dbname = results[-1]["database"]
+        (RESULTS / f"growth-{dbname}.md").write_text(growth_markdown(results))
+        print(f"written: bench/results/growth-{dbname}.md", flush=True)
+
+
 if __name__ == "__main__":
-    run(parse())
+    main()
