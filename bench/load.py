@@ -490,13 +490,16 @@ def closed_loop(fn, clients: list, seconds: float, max_requests: int | None = No
     return summarise(latencies, errors[0], time.monotonic() - started, samples)
 
 
-def open_loop(schedule: list[tuple[float, str, callable, tuple]], threads: int = 400) -> dict:
+def open_loop(schedule: list[tuple[float, str, callable, tuple]], threads: int = 400, grace: float = 30) -> dict:
     """Requests due at fixed times (seconds from the start), whatever happened to earlier ones;
-    each latency counts from the moment its request was due."""
+    each latency counts from the moment its request was due. A request still waiting for a free
+    client thread ``grace`` seconds after the last one was due is not sent: it counts as an error
+    ("not sent"), so a server that cannot keep up ends the run instead of draining a backlog."""
     jobs: queue.Queue = queue.Queue()
     results = defaultdict(lambda: {"lat": [], "errors": 0, "samples": []})
     lock = threading.Lock()
     late_start = [0]
+    deadline = [float("inf")]
 
     def worker():
         while True:
@@ -504,6 +507,11 @@ def open_loop(schedule: list[tuple[float, str, callable, tuple]], threads: int =
             if job is None:
                 return
             due, name, fn, client = job
+            if time.perf_counter() > deadline[0]:
+                with lock:
+                    results[name]["errors"] += 1
+                    results[name]["samples"].append("not sent: still waiting when the run ended")
+                continue
             lag = time.perf_counter() - due
             try:
                 fn(*client)
@@ -521,6 +529,7 @@ def open_loop(schedule: list[tuple[float, str, callable, tuple]], threads: int =
     for t in pool:
         t.start()
     origin = time.perf_counter() + 0.5
+    deadline[0] = origin + (max(s[0] for s in schedule) if schedule else 0) + grace
     for offset, name, fn, client in sorted(schedule, key=lambda x: x[0]):
         due = origin + offset
         delay = due - time.perf_counter()
