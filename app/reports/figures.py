@@ -277,10 +277,15 @@ def _dated_after(area: Area, day: date):
     end = next_period(day)
     if end <= day + timedelta(days=1):
         return []
-    stmt = (select(Participant.kelurahan_id, ParticipantStep.step, ParticipantStep.variant, func.count())
-            .join(Participant, Participant.id == ParticipantStep.participant_id)
-            .where(ParticipantStep.completed_on > day, ParticipantStep.completed_on < end)
-            .group_by(Participant.kelurahan_id, ParticipantStep.step, ParticipantStep.variant))
+    # The week's steps first (OFFSET 0: a subquery the planner keeps whole), then their participants
+    # by primary key. Joined the other way round, SQLite (which has no statistics) starts from every
+    # participant of the area or the user's scope and reads their steps: linear in the participants
+    # (a kota at 1,000,000: ~1 s of CPU; issue 17).
+    week = (select(ParticipantStep.participant_id, ParticipantStep.step, ParticipantStep.variant)
+            .where(ParticipantStep.completed_on > day, ParticipantStep.completed_on < end).offset(0).subquery())
+    stmt = (select(Participant.kelurahan_id, week.c.step, week.c.variant, func.count())
+            .select_from(week).join(Participant, Participant.id == week.c.participant_id)
+            .group_by(Participant.kelurahan_id, week.c.step, week.c.variant))
     stmt = scoped(stmt, Participant, area.scope)
     if area.level != "provinsi":
         stmt = stmt.where(Participant.kelurahan_id.in_(area.kelurahan_ids()))
