@@ -4,7 +4,8 @@ On a shared machine the wall-clock latencies of the load runs grow with everybod
 the CPU time a request costs the process that serves it does not (much). For each operation of
 bench/load.py this runs the app in process (Flask's test client, the built database of N
 participants, the same users) and reports the median over 5 requests of the process CPU time and
-of the time spent in SQL (wall) — after one warm-up request. PostgreSQL's own CPU is not in the
+of the time spent executing SQL statements (wall; rows fetched afterwards are not counted) — after
+one warm-up request. PostgreSQL's own CPU is not in the
 process figure (its share is in the SQL column).
 """
 import argparse
