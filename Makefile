@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: run test setup install install-test lock clean screenshots
+.PHONY: run test setup install install-test lock clean screenshots bench
 
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes
 
@@ -40,6 +40,18 @@ test: setup install-test
 # PNGs of the main screens at 1366x768 and 375x812 in screenshots/ (demo data in a temporary database).
 screenshots: setup install-test
 	$(BIN)/python scripts/screenshots.py
+
+# The benchmark (not part of `make test`): builds (or reuses) databases of BENCH_SIZES participants
+# (SQLite in bench/data/, or PostgreSQL when DATABASE_URL is set), serves the app under gunicorn with
+# gunicorn.conf.py next to a bare Flask route, drives both with concurrent clients and writes the
+# figures to bench/results/ (see bench/README.md). The largest size gets the full run and the busy hour.
+BENCH_SIZES ?= 10000,100000,1000000
+BENCH_DURATION ?= 20
+BENCH_GROWTH_DURATION ?= 8
+BENCH_BUSY ?= 120
+bench: install
+	$(BIN)/python bench/load.py --sizes $(BENCH_SIZES) --duration $(BENCH_DURATION) \
+		--growth-duration $(BENCH_GROWTH_DURATION) --busy-duration $(BENCH_BUSY) $(BENCH_ARGS)
 
 # Recompile the pinned dependency files after editing requirements.in or requirements-test.in.
 lock:
