@@ -144,3 +144,29 @@ def test_check_ins_typed_offline_are_sent_when_the_connection_returns(app, brows
         assert sorted(_database_marks(app, meeting_id).values()) == ["hadir", "hadir"]
     finally:
         context.close()
+
+
+def test_a_mark_the_server_cannot_place_does_not_stay_on_screen(app, browser, live_server, make_user, make_course,
+                                                                 make_participant):
+    """A tap on a row whose enrolment was removed meanwhile (404) is not left showing as marked:
+    the roster shows the database again."""
+    fac = make_user("facilitator", username="fasil.hapus")
+    course_id = make_course(facilitator=fac)
+    enrollments = enrol_new(app, make_participant, course_id, 3)
+    with app.app_context():
+        meeting_id = db.session.get(Course, course_id).meetings[0].id
+    context, page = _device(browser, live_server)
+    try:
+        browser_login(page, "fasil.hapus", PASSWORD)
+        page.goto(f"/pertemuan/{meeting_id}")
+        expect(page.locator(".roster-row")).to_have_count(3)
+        with app.app_context():
+            db.session.delete(db.session.get(Enrollment, enrollments[1]))
+            db.session.commit()
+        page.get_by_role("button", name="Hadir: Peserta 001", exact=True).tap()
+        expect(page.locator(".roster-row")).to_have_count(2, timeout=15_000)
+        expect(page.locator("#roster-queue")).to_be_hidden()
+        expect(page.locator("#roster-counts")).to_contain_text("Belum 2")
+        assert _database_marks(app, meeting_id) == {}
+    finally:
+        context.close()

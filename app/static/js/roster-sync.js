@@ -16,6 +16,7 @@
   var STORE = "marks";
   var sending = false;
   var failed = false;  // the last send found no connection: the counters then include the marks waiting
+  var refused = false; // a mark was answered without a row (403, 404, 409): the screen may be wrong
   var queue = [];      // the marks waiting, oldest first
   var waiting = {};    // row id -> status of its newest mark not yet sent (for the screen)
 
@@ -152,7 +153,11 @@
           throw new Error("later");
         }
         return response.text().then(function (html) {
-          if (response.ok || response.status === 422) { apply(html, mark); }
+          if (response.ok || response.status === 422) {
+            apply(html, mark);
+          } else {
+            refused = true;  // no row to show (e.g. the enrolment is gone): the page shows the database again
+          }
           // Answered (applied, refused with a reason on the row, or already sent): no longer waiting.
           return drop(mark.id).then(refresh);
         });
@@ -174,6 +179,7 @@
       return "stopped";
     }).then(function (how) {
       sending = false;
+      if (refused && onRoster) { window.location.reload(); return undefined; }
       return refresh().then(function (left) {
         // Marks tapped while this round was sending go out at once, not at the next retry.
         if (how === "sent" && left.length) { return flush(); }
