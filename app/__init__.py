@@ -135,6 +135,7 @@ def register_jobs(app: Flask) -> None:
     from .jobs import tasks  # noqa: F401
     from .participants import jobs as participant_jobs  # noqa: F401
     from .training import jobs as training_jobs  # noqa: F401
+    from .reports import jobs as report_jobs  # noqa: F401
 
     configure_queue(app)
 

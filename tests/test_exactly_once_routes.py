@@ -349,3 +349,38 @@ def test_moving_up_the_waiting_line(app, served, make_user, make_participant):
         moves = db.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "signup.move"))
     # Line was 1, 2, 3 (0 has the booth); 3 moved above 2, then 2 (now last) moved above 3.
     assert line == [pids[1], pids[2], pids[3]] and moves == 2
+
+
+def test_weekly_report_submit_and_approve(app, served, make_user):
+    """Twenty tabs submitting one week leave one version; two Sudin managers approving and returning
+    one version at the same instant (ten tabs each) leave one decision and one audit entry."""
+    from app.reports.figures import monday_of
+    from app.reports.models import WeeklySnapshot, WeeklySubmission
+
+    monday = monday_of(today_wib()) - timedelta(days=7)
+    desk, _ = login(served, make_user, kecamatan="31.74.03")
+    with app.app_context():
+        kid = kecamatan_by_code("31.74.03").id
+    page = f"/laporan/mingguan/kecamatan/{kid}?minggu={monday.isoformat()}"
+    before = len(served.server_errors())
+    tabs = fire(desk, "POST", f"/laporan/mingguan/kecamatan/{kid}/ajukan",
+                [{"minggu": monday.isoformat(), **drawn_form(desk.send("GET", page).text)} for _ in range(20)])
+    assert {a.status for a in tabs} == {302}
+    assert count(app, select(func.count()).select_from(WeeklySnapshot).where(WeeklySnapshot.kecamatan_id == kid)) == 1
+    with app.app_context():
+        snapshot_id = db.session.scalar(select(WeeklySnapshot.id).where(WeeklySnapshot.kecamatan_id == kid))
+    one, _ = login(served, make_user, "manager", kota="31.74")
+    two, _ = login(served, make_user, "manager", kota="31.74")
+    version = f"/laporan/mingguan/versi/{snapshot_id}"
+    forms = ([{"keputusan": "setujui", **drawn_form(one.send("GET", version).text)} for _ in range(10)]
+             + [{"keputusan": "kembalikan", "catatan": "Periksa P4", **drawn_form(two.send("GET", version).text)}
+                for _ in range(10)])
+    answers = fire([one] * 10 + [two] * 10, "POST", f"{version}/keputusan", forms)
+    assert {a.status for a in answers} == {302} and served.server_errors()[before:] == []
+    decided = count(app, select(func.count()).select_from(AuditLog).where(
+        AuditLog.action.in_(["weekly_report.approve", "weekly_report.return"])))
+    assert decided == 1
+    with app.app_context():
+        state = db.session.scalar(select(WeeklySubmission.state).where(WeeklySubmission.kecamatan_id == kid))
+        outcome = db.session.scalar(select(WeeklySnapshot.outcome).where(WeeklySnapshot.id == snapshot_id))
+    assert (state, outcome) in {("approved", "approved"), ("returned", "returned")}

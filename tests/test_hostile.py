@@ -158,6 +158,15 @@ def seed(app, make_user, make_participant, make_course) -> tuple[dict, dict]:
         db.session.flush()
         finish(claim(job.id), file=("peserta.csv", "text/csv", io.BytesIO(b"NIK\n")))
         db.session.commit()
+        from app.reports.figures import monday_of
+        from app.reports.submissions import build_files, decide, freeze
+
+        snapshot = freeze(tebet.id, monday_of(day) - timedelta(days=7), staff.id)
+        db.session.commit()
+        decide(snapshot.submission, users["manager_kota"].id, True)
+        db.session.commit()
+        with app.test_request_context():
+            build_files(snapshot.id)
         kelurahan_id = db.session.scalars(select(Kelurahan.id).where(Kelurahan.kecamatan_id == tebet.id)).first()
         ids = {"kecamatan_id": tebet.id, "kota_id": tebet.kota_id, "kelurahan_id": kelurahan_id,
                "user_id": target.id, "participant_id": participant_id, "token": token, "course_id": course_id,
@@ -166,7 +175,8 @@ def seed(app, make_user, make_participant, make_course) -> tuple[dict, dict]:
                "resubmission_id": resubmission.id, "job_id": job.id, "certificate_id": certificate.id,
                "token:participants.check": check_token(participant),
                "code:training.verify": certificate.code, "code:licensing.verify_letter": letter.code,
-               "fmt": "xlsx", "fmt:reports.weekly_file": "pdf"}
+               "fmt": "xlsx", "fmt:reports.weekly_file": "pdf",
+               "snapshot_id": snapshot.id}
     return users, ids
 
 

@@ -10,6 +10,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -18,6 +19,7 @@ from sqlalchemy import select
 
 from app.auth.models import User
 from app.core.formatting import mask_nik, mask_phone
+from app.core.timeutil import today_wib
 from app.events.services import sign_up
 from app.extensions import db
 from app.licensing.services import camat_signer, request_letter
@@ -80,6 +82,8 @@ DOCS = [
           lists_subject=False, refused={"staff": 404}) for fmt in ("pdf", "xlsx", "csv")],
     *[Doc(f"weekly kecamatan {fmt}", "reports.weekly_kecamatan_file",
           f"/laporan/mingguan/kecamatan/{{kecamatan}}.{fmt}", lists_subject=False) for fmt in ("pdf", "xlsx", "csv")],
+    *[Doc(f"approved weekly {fmt}", "reports.version_file", f"/laporan/mingguan/versi/{{snapshot}}/berkas.{fmt}",
+          lists_subject=False) for fmt in ("pdf", "xlsx", "csv")],
     Doc("import template csv", "participants.import_template", "/peserta/impor/templat.csv", lists_subject=False),
     Doc("import template xlsx", "participants.import_template", "/peserta/impor/templat.xlsx", lists_subject=False),
     Doc("test page", "settings.test_document", "/dokumen/uji", lists_subject=False),
@@ -116,6 +120,17 @@ def world(app, make_user, make_participant, make_course) -> dict:
                "letter": letter.id, "event": event_id, "certificate": certificate.id, "kecamatan": p.kecamatan_id,
                "kota": db.session.scalar(select(Kota.id).where(Kota.code == "31.74")), "nik": p.nik,
                "phone": p.phone}
+        # Tebet's week, submitted and approved: its kept files are documents too.
+        from app.reports.figures import monday_of
+        from app.reports.submissions import build_files, decide, freeze
+
+        snapshot = freeze(p.kecamatan_id, monday_of(today_wib()) - timedelta(days=7), users["staff"].id)
+        db.session.commit()
+        decide(snapshot.submission, users["manager_kota"].id, True)
+        db.session.commit()
+        with app.test_request_context():
+            build_files(snapshot.id)
+        ids["snapshot"] = snapshot.id
     assert ids["phone"] == "+6281377778888"
     return ids
 

@@ -5,6 +5,7 @@ MENU = [
     ("Beranda", "main.home"),
     ("Dasbor", "reports.dashboard_page"),
     ("Rekap mingguan", "reports.weekly"),
+    ("Persetujuan rekap", "reports.board"),
     ("Daftar peserta baru", "participants.register_walkin"),
     ("Peserta", "participants.index"),
     ("Antrean daring", "participants.queue"),

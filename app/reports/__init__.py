@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("reports", __name__, cli_group=None)
 
-from . import cli, models, views  # noqa: E402,F401
+from . import cli, models, views, views_submission  # noqa: E402,F401

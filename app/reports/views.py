@@ -12,13 +12,14 @@ from ..core import audit
 from ..core.access import ADMIN, MANAGER, STAFF, roles_required
 from ..core.formatting import angka
 from ..core.forms import DateInputField
-from ..core.pdf import pdf_response, render_pdf
+from ..core.pdf import pdf_response
 from ..core.scoping import current_scope
 from ..core.timeutil import today_wib, utcnow
 from ..extensions import db
 from ..participants.steps import STEPS
 from . import bp
 from .exports import report_csv, report_xlsx, xlsx_response
+from .files import weekly_pdf
 from .figures import (ACTIONS, LEVEL_LABELS, VARIANTS, Region, area_for, dashboard, monday_of,
                       weekly_report)
 
@@ -174,8 +175,11 @@ def _weekly(level: str | None, ident: int | None, fmt: str | None):
                                level_labels=LEVEL_LABELS, steps=STEPS), 400
     report = weekly_report(area, monday)
     if fmt is None:
+        from .views_submission import submission_panel
+
+        panel = submission_panel(area.region.id, monday) if area.level == "kecamatan" else None
         return render_template("reports/weekly.html", area=area, form=form, report=report, variants=VARIANTS,
-                               figure_links=True,
+                               figure_links=True, panel=panel,
                                level_labels=LEVEL_LABELS, steps=STEPS, current_week=monday == monday_of(today_wib()))
     if fmt not in ("pdf", "xlsx", "csv"):
         abort(404)
@@ -184,27 +188,11 @@ def _weekly(level: str | None, ident: int | None, fmt: str | None):
                  summary=f"Rekap mingguan {area.region.name}, minggu {monday.isoformat()} ({fmt.upper()})")
     db.session.commit()
     if fmt == "pdf":
-        from ..settings.services import letterhead_for
-
-        letterhead = None
-        if area.level == "kecamatan":
-            from ..regions.models import Kecamatan
-
-            letterhead = letterhead_for(db.session.get(Kecamatan, area.region.id))
         paper = "F4" if request.args.get("kertas") == "F4" else "A4"
-        content = render_pdf("pdf/weekly_report.html", paper=paper, landscape=True, report=report, variants=VARIANTS,
-                             letterhead=letterhead, level_labels=LEVEL_LABELS, office=_office(area), steps=STEPS,
-                             printed_at=utcnow())
-        return pdf_response(content, f"{name}.pdf")
+        return pdf_response(weekly_pdf(report, paper), f"{name}.pdf")
     if fmt == "xlsx":
         return xlsx_response(report_xlsx(report), f"{name}.xlsx")
     return report_csv(report, f"{name}.csv")
-
-
-def _office(area) -> str:
-    if area.level == "kota":
-        return f"Suku Dinas PPKUKM {area.region.name}"
-    return "Dinas PPKUKM Provinsi DKI Jakarta"
 
 
 @bp.get("/laporan/mingguan")

@@ -2,10 +2,12 @@
 (function () {
   "use strict";
 
-  // Forms with data-confirm ask before submitting (deactivate, reset, delete...).
+  // Forms with data-confirm ask before submitting (deactivate, reset, delete...); a button's own
+  // data-confirm is asked when that button submits.
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    var message = form.getAttribute && form.getAttribute("data-confirm");
+    var button = event.submitter;
+    var message = (button && button.getAttribute("data-confirm")) || (form.getAttribute && form.getAttribute("data-confirm"));
     if (message && !window.confirm(message)) {
       event.preventDefault();
       event.stopImmediatePropagation();
