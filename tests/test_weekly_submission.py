@@ -169,7 +169,9 @@ def test_submit_return_resubmit_approve_freezes_figures_files_and_revisions(app,
     assert counts_on(html, "revisi_tambah")[0] == 1 and counts_on(html, "revisi_kurang") == [0] * 7
     listing = client.get(f"/laporan/mingguan/versi/{snap3.id}/peserta?langkah=1&jenis=revisi_tambah").get_data(as_text=True)
     assert f"/peserta/{late}\"" in listing and "1 peserta" in listing
-    # Every linked figure of the version page opens a list of exactly its length.
+    # Every linked figure of the version page opens a list of exactly its length: the comparison, and
+    # the frozen tables' totals, new and previous-week figures of the kecamatan and of each kelurahan.
+    assert "jenis=baru&amp;kelurahan=" in html and "jenis=sebelumnya" in html and 'class="frozen"' in html
     for href, n in re.findall(r'href="([^"]*/peserta\?[^"]*)" data-count="(\d+)"', html.replace("&amp;", "&")):
         shown = client.get(href).get_data(as_text=True)
         assert re.search(r'id="result-count">([\d.]+) peserta', shown).group(1).replace(".", "") == n, href

@@ -67,18 +67,30 @@ def week_has_ended(monday: date, today: date | None = None) -> bool:
 
 def members_through(kecamatan_id: int, day: date) -> list[list[int]]:
     """Every participant living in the kecamatan with a step dated on or before ``day``:
-    ``[participant id, kelurahan id, steps as a mask]``, by id. Counted the way the figures count
-    (by domicile, each step row once), so each step's members add up to its figure."""
+    ``[participant id, kelurahan id, steps reached, steps dated in the week ending on day, steps
+    dated in the week before]`` (steps as bit masks), by id. Counted the way the figures count (by
+    domicile, each step row once), so each step's members add up to its figure."""
     kelurahan = select(Kelurahan.id).where(Kelurahan.kecamatan_id == kecamatan_id)
+    week_start, prev_start = day - timedelta(days=6), day - timedelta(days=13)
     rows = db.session.execute(
-        select(ParticipantStep.participant_id, Participant.kelurahan_id, ParticipantStep.step)
+        select(ParticipantStep.participant_id, Participant.kelurahan_id, ParticipantStep.step,
+               ParticipantStep.completed_on)
         .join(Participant, Participant.id == ParticipantStep.participant_id)
         .where(Participant.kelurahan_id.in_(kelurahan), ParticipantStep.completed_on <= day))
     people: dict[int, list[int]] = {}
-    for participant_id, kelurahan_id, step in rows:
-        person = people.setdefault(participant_id, [participant_id, kelurahan_id, 0])
-        person[2] |= 1 << (step - 1)
+    for participant_id, kelurahan_id, step, completed_on in rows:
+        person = people.setdefault(participant_id, [participant_id, kelurahan_id, 0, 0, 0])
+        bit = 1 << (step - 1)
+        person[REACHED] |= bit
+        if completed_on >= week_start:
+            person[IN_WEEK] |= bit
+        elif completed_on >= prev_start:
+            person[IN_PREVIOUS_WEEK] |= bit
     return [people[k] for k in sorted(people)]
+
+
+# Positions in a member: which mask a list reads.
+REACHED, IN_WEEK, IN_PREVIOUS_WEEK = 2, 3, 4
 
 
 def pack(members: list[list[int]]) -> bytes:
@@ -89,13 +101,13 @@ def unpack(blob: bytes | None) -> list[list[int]]:
     return json.loads(zlib.decompress(blob)) if blob else []
 
 
-def with_step(members: list[list[int]], step: int, kelurahan_id: int | None = None) -> set[int]:
+def with_step(members: list[list[int]], step: int, kelurahan_id: int | None = None, which: int = REACHED) -> set[int]:
     bit = 1 << (step - 1)
-    return {pid for pid, kel, mask in members if mask & bit and (kelurahan_id is None or kel == kelurahan_id)}
+    return {m[0] for m in members if m[which] & bit and (kelurahan_id is None or m[1] == kelurahan_id)}
 
 
-def step_counts(members: list[list[int]]) -> list[int]:
-    return [sum(1 for _p, _k, mask in members if mask & (1 << i)) for i in range(7)]
+def step_counts(members: list[list[int]], which: int = REACHED) -> list[int]:
+    return [sum(1 for m in members if m[which] & (1 << i)) for i in range(7)]
 
 
 # --- Figures to JSON and back ------------------------------------------------------------------

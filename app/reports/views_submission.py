@@ -8,12 +8,14 @@ from math import ceil
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..core import audit
 from ..core.access import ADMIN, MANAGER, STAFF, roles_required
 from ..core.db import reads_from_now
+from ..core.formatting import angka
 from ..core.pdf import pdf_response
 from ..core.scoping import KECAMATAN, KOTA, current_scope, get_or_404, scoped
 from ..core.timeutil import date_in_range, parse_date
@@ -27,8 +29,8 @@ from .figures import LEVEL_LABELS, VARIANTS, RegionTree, area_for, monday_of, we
 from .files import filename
 from .views import WeekForm, _week
 from .models import WEEK_STATES, WeeklyReportFile, WeeklySnapshot, WeeklySubmission
-from .submissions import (SubmissionError, build_files, decide, freeze, frozen, unpack, week_has_ended,
-                          with_step)
+from .submissions import (IN_PREVIOUS_WEEK, IN_WEEK, REACHED, SubmissionError, build_files, decide, freeze,
+                          frozen, unpack, week_has_ended, with_step)
 
 REPORT_ROLES = (ADMIN, MANAGER, STAFF)
 MEMBER_PAGE = 50
@@ -96,9 +98,30 @@ def version_page(snapshot_id: int):
     movement = _movement(snapshot)
     return render_template("reports/version.html", snapshot=snapshot, submission=submission, view=view, **movement,
                            report=view.report, area=view.report.area, steps=STEPS, variants=VARIANTS,
-                           level_labels=LEVEL_LABELS, figure_links=False, link=None, files=files,
+                           level_labels=LEVEL_LABELS, figure_links=True, figure_link=frozen_linker(snapshot),
+                           link=None, files=files,
                            decide=latest and snapshot.outcome == "pending" and may_decide(snapshot.kecamatan_id),
                            versions=versions_of(snapshot.kecamatan_id, snapshot.monday))
+
+
+def frozen_linker(snapshot: WeeklySnapshot):
+    """The weekly tables' ``figure_link`` for a frozen version: a figure of steps (to the week's end, in
+    the week, in the week before; the kecamatan or a kelurahan) links to the version's own list of
+    those participants. The figures the version keeps no names for (channels and licence kinds, P4 of
+    the year, data quality) are shown as frozen numbers, marked as such."""
+    monday = snapshot.monday
+
+    def link(n: int, region, step: int | None = None, capai_dari=None, capai_sampai=None, **other) -> Markup:
+        kind = {None: "total", monday: "baru", monday - timedelta(days=7): "sebelumnya"}.get(capai_dari)
+        if step is None or other or kind is None:
+            return Markup(f'<span class="frozen" title="Angka beku; rincian peserta tidak disimpan">{escape(angka(n))}</span>')
+        args = {"snapshot_id": snapshot.id, "langkah": step, "jenis": kind}
+        if region.level == "kelurahan":
+            args["kelurahan"] = region.id
+        href = url_for("reports.version_members", **args)
+        return Markup(f'<a class="figure" href="{escape(href)}" data-count="{int(n)}">{escape(angka(n))}</a>')
+
+    return link
 
 
 def _movement(snapshot: WeeklySnapshot) -> dict:
@@ -177,6 +200,8 @@ def version_file(snapshot_id: int, fmt: str):
 
 MEMBER_KINDS = {
     "total": "dihitung pada langkah ini s.d. akhir minggu",
+    "baru": "mencapai langkah ini pada minggu laporan",
+    "sebelumnya": "mencapai langkah ini pada minggu sebelumnya",
     "tambah": "bertambah dibanding minggu disetujui sebelumnya",
     "kurang": "berkurang dibanding minggu disetujui sebelumnya",
     "revisi_tambah": "ditambahkan ke minggu disetujui sebelumnya setelah disetujui (revisi)",
@@ -187,8 +212,9 @@ MEMBER_KINDS = {
 def member_ids(snapshot: WeeklySnapshot, kind: str, step: int, kelurahan_id: int | None) -> list[int]:
     """The participants behind one figure of a frozen version, by id."""
     now = unpack(snapshot.members)
-    if kind == "total":
-        return sorted(with_step(now, step, kelurahan_id))
+    if kind in ("total", "baru", "sebelumnya"):
+        which = {"total": REACHED, "baru": IN_WEEK, "sebelumnya": IN_PREVIOUS_WEEK}[kind]
+        return sorted(with_step(now, step, kelurahan_id, which))
     previous = unpack(snapshot.previous.members) if snapshot.previous is not None else None
     if previous is None:
         return []
