@@ -20,6 +20,8 @@ from ..participants.steps import STEPS
 from . import bp
 from .exports import report_csv, report_xlsx, xlsx_response
 from .files import weekly_pdf
+from .views_submission import submission_panel
+from .weeks import WeekForm, chosen_week
 from .figures import (ACTIONS, LEVEL_LABELS, VARIANTS, Region, area_for, dashboard, monday_of,
                       weekly_report)
 
@@ -142,32 +144,10 @@ def dashboard_kelurahan(kelurahan_id: int):
 
 # --- Weekly report -------------------------------------------------------------------------
 
-class WeekForm(FlaskForm):
-    class Meta:
-        csrf = False
-
-    minggu = DateInputField("Minggu yang memuat tanggal", validators=[Optional()],
-                            description="Senin–Minggu; laporan memuat angka sampai akhir minggu itu.")
-
-
-def _week(form: WeekForm):
-    """The Monday of the chosen week (default: last complete week), or None with an error on the field."""
-    today = today_wib()
-    if not form.validate():
-        return None
-    if form.minggu.data is None:
-        form.minggu.data = monday_of(today) - timedelta(days=7)
-        return form.minggu.data
-    if form.minggu.data > today:
-        form.minggu.errors = ["Minggu itu belum tiba; pilih tanggal hari ini atau sebelumnya."]
-        return None
-    return monday_of(form.minggu.data)
-
-
 def _weekly(level: str | None, ident: int | None, fmt: str | None):
     area = area_for(current_scope(), level, ident)
     form = WeekForm(request.args)
-    monday = _week(form)
+    monday = chosen_week(form)
     if monday is None:
         if fmt:
             abort(400)
@@ -175,8 +155,6 @@ def _weekly(level: str | None, ident: int | None, fmt: str | None):
                                level_labels=LEVEL_LABELS, steps=STEPS), 400
     report = weekly_report(area, monday)
     if fmt is None:
-        from .views_submission import submission_panel
-
         panel = submission_panel(area.region.id, monday) if area.level == "kecamatan" else None
         return render_template("reports/weekly.html", area=area, form=form, report=report, variants=VARIANTS,
                                figure_links=True, panel=panel,

@@ -27,7 +27,7 @@ from . import bp
 from .exports import XLSX_MIME
 from .figures import LEVEL_LABELS, VARIANTS, RegionTree, area_for, monday_of, weekly_report
 from .files import filename
-from .views import WeekForm, _week
+from .weeks import WeekForm, chosen_week
 from .models import WEEK_STATES, WeeklyReportFile, WeeklySnapshot, WeeklySubmission
 from .submissions import (IN_PREVIOUS_WEEK, IN_WEEK, REACHED, SubmissionError, build_files, decide, freeze,
                           frozen, unpack, week_has_ended, with_step)
@@ -309,7 +309,7 @@ BOARD_STATES = ["approved", "submitted", "draft", "returned", "open"]
 
 def _board_week(form: WeekForm) -> date | None:
     """The chosen week's Monday (default: last week), or None with the error on the form's field."""
-    return _week(form)
+    return chosen_week(form)
 
 
 @bp.get("/laporan/persetujuan")
