@@ -115,13 +115,20 @@ def foreign_ids(app, make_user, make_participant, make_course) -> dict:
 
         job = create_job("participants.export", "Ekspor Menteng", menteng_staff, {"fmt": "csv", "args": {}})
         db.session.commit()
+        from datetime import timedelta
+
+        from app.reports.figures import monday_of
+        from app.reports.submissions import freeze
+
+        snapshot = freeze(menteng.id, monday_of(day) - timedelta(days=7), menteng_staff.id)  # last week, submitted
+        db.session.commit()
         menteng_kelurahan = db.session.scalars(select(Kelurahan.id).where(Kelurahan.kecamatan_id == menteng.id)).first()
         return {"kecamatan_id": menteng.id, "kota_id": menteng.kota_id, "kelurahan_id": menteng_kelurahan,
                 "user_id": menteng_staff.id, "participant_id": participant_id,
                 "token": token, "course_id": course_id, "meeting_id": course.meetings[0].id,
                 "enrollment_id": enrollment.id, "letter_id": letter.id, "application_id": application.id,
                 "event_id": event.id, "signup_id": signup.id, "resubmission_id": resubmission.id,
-                "job_id": job.id, "certificate_id": certificate.id}
+                "job_id": job.id, "certificate_id": certificate.id, "snapshot_id": snapshot.id}
 
 
 def _png() -> bytes:
