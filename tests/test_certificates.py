@@ -127,6 +127,21 @@ def test_the_confirmation_page_lists_exactly_the_graduates_without_one(app, clie
     assert "Terbitkan sertifikat (" not in done and "sertifikat/terbitkan\"" not in done.split("<main", 1)[-1]
 
 
+def test_a_repeat_shows_the_first_answers_message_again(app, client, login_as, make_course, make_participant):
+    """A double-click whose first answer's message was shown already, or written over by the
+    repeat's own session: the page the repeat leads to says again what happened, once."""
+    login_as("staff")
+    course_id, _ = course_with_graduates(app, make_participant, make_course, 2, 2)
+    form = drawn_form(client.get(confirm_url(course_id)).get_data(as_text=True))
+    first = client.post(confirm_url(course_id), data=form)
+    assert client.get(first.headers["Location"]).get_data(as_text=True).count("2 sertifikat diterbitkan") == 1
+    again = client.post(confirm_url(course_id), data=form)
+    assert again.headers["X-Once-Replayed"] == "1"
+    assert client.get(again.headers["Location"]).get_data(as_text=True).count("2 sertifikat diterbitkan") == 1
+    assert "2 sertifikat diterbitkan" not in client.get(again.headers["Location"]).get_data(as_text=True)
+    assert sequences(certificates(app)) == [1, 2]
+
+
 def test_the_same_form_sent_again_issues_nothing_new(app, client, login_as, make_course, make_participant):
     login_as("staff")
     course_id, _ = course_with_graduates(app, make_participant, make_course, 3, 3)

@@ -20,7 +20,7 @@ import secrets
 import time
 from datetime import datetime, timedelta
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, flash, g, message_flashed, request
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
@@ -35,6 +35,7 @@ from .timeutil import utcnow
 
 FIELD = "_once"
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
+FLASH_LINE = "X-Once-Flash"  # a message the first answer flashed, kept with its headers
 REPLAYED_HEADERS = ("Location", "Content-Type", "HX-Redirect", "HX-Trigger", "HX-Retarget", "HX-Reswap",
                     "HX-Refresh", "Content-Disposition")
 MAX_BODY = 256 * 1024  # a fragment or a page; larger answers and files are not kept
@@ -142,9 +143,18 @@ def _stored_answer(token: str) -> Response:
             return _already_sent(200)
         if row.status is not None:
             response = Response(row.body or "", status=row.status)
+            messages = []
             for line in (row.headers or "").splitlines():
                 name, _, value = line.partition(": ")
-                response.headers[name] = value
+                if name == FLASH_LINE:
+                    messages.append(value.partition("\t")[::2])
+                else:
+                    response.headers[name] = value
+            if response.status_code in range(300, 400) or "HX-Redirect" in response.headers:
+                # The page it leads to shows the first answer's messages again (the session that
+                # held them may have been written over by this very repeat, or shown already).
+                for category, message in messages:
+                    flash(message, category)
             response.headers["X-Once-Replayed"] = "1"
             return response
         if time.monotonic() > deadline:
@@ -167,7 +177,14 @@ def _already_sent(status: int) -> Response:
     return Response(html, status=status)
 
 
+def _remember_flash(_app, message, category, **_extra) -> None:
+    if g.get("once_token") is not None:
+        g.setdefault("once_flashes", []).append((category, message))
+
+
 def register_once(app: Flask) -> None:
+    message_flashed.connect(_remember_flash, app)
+
     @app.before_request
     def _claim_token():
         token = _token()
@@ -196,8 +213,10 @@ def register_once(app: Flask) -> None:
                 and not g.pop("once_forget", False)):
             data = response.get_data()
             body = data.decode("utf-8", "replace").replace("\0", "\ufffd") if len(data) <= MAX_BODY else None
-        headers = "\n".join(f"{name}: {response.headers[name]}" for name in REPLAYED_HEADERS
-                            if name in response.headers)
+        headers = "\n".join([f"{name}: {response.headers[name]}" for name in REPLAYED_HEADERS
+                              if name in response.headers]
+                             + [f"{FLASH_LINE}: {category}\t{' '.join(str(message).split())}"
+                                for category, message in g.pop("once_flashes", [])])
         db.session.execute(update(FormSubmission).where(FormSubmission.token == token,
                                                         FormSubmission.status.is_(None))
                            .values(status=response.status_code, headers=headers, body=body))
