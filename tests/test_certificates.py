@@ -229,3 +229,48 @@ def test_issuing_by_post_under_gunicorn_double_click_and_crowd(app, database_url
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Certificate)) == 8
         assert db.session.get(Course, crowd_id) is not None
+
+
+def test_a_certificate_whose_completion_was_corrected_away_is_void(app, client, login_as, make_course,
+                                                                   make_participant):
+    """Attendance corrected below the course's rule after the certificate was issued: the
+    certificate keeps its number but is printed no more, and its public check says it is void."""
+    import io
+
+    from pypdf import PdfReader
+
+    login_as("staff")
+    course_id, enrollments = course_with_graduates(app, make_participant, make_course, 3, 3)
+    form = drawn_form(client.get(confirm_url(course_id)).get_data(as_text=True))
+    assert client.post(confirm_url(course_id), data=form).status_code == 302
+    with app.app_context():
+        from app.auth.models import User
+
+        desk = db.session.scalars(select(User).where(User.role == "staff")).first()
+        voided = db.session.get(Enrollment, enrollments[1])
+        for meeting in voided.course.meetings:
+            mark(meeting, voided, "tidak_hadir", desk)
+        db.session.commit()
+        certificate = db.session.scalars(select(Certificate).where(
+            Certificate.participant_id == voided.participant_id)).one()
+        code, number, name = certificate.code, certificate.number, voided.participant.name
+        kept = [c.code for c in db.session.scalars(select(Certificate).where(
+            Certificate.participant_id != voided.participant_id))]
+
+    batch = client.get(f"/pelatihan/{course_id}/sertifikat.pdf")
+    assert batch.mimetype == "application/pdf"
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(batch.data)).pages)
+    assert len(PdfReader(io.BytesIO(batch.data)).pages) == 2 and name not in text
+
+    one = client.get(f"/pelatihan/peserta/{enrollments[1]}/sertifikat.pdf")
+    assert one.status_code == 302
+    assert "tidak berlaku lagi" in client.get(one.headers["Location"]).get_data(as_text=True)
+
+    public = app.test_client().get(f"/verifikasi/{code}").get_data(as_text=True)
+    assert "Sertifikat tidak berlaku" in public and "Sertifikat sah" not in public and number in public
+    assert "Sertifikat sah" in app.test_client().get(f"/verifikasi/{kept[0]}").get_data(as_text=True)
+
+    register = client.get("/sertifikat").get_data(as_text=True)
+    row = next(r for r in register.split("<tr>") if number in r)
+    assert "tidak berlaku" in row and all("tidak berlaku" not in r for r in register.split("<tr>") if code not in r
+                                          and "SERT-PKT" in r)

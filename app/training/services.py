@@ -436,11 +436,24 @@ def waiting_for_certificate(course: Course) -> list[Enrollment]:
                                    .order_by(Participant.name_key, Participant.id)))
 
 
+def standing():
+    """A certificate stands while its holder's enrolment in the course is complete: attendance
+    corrected below the course's rule (or the enrolment removed) after it was issued voids it.
+    It keeps its number and code; it is no longer printed, and its public check says so."""
+    return (select(Enrollment.id).where(Enrollment.course_id == Certificate.course_id,
+                                        Enrollment.participant_id == Certificate.participant_id,
+                                        Enrollment.completed_on.is_not(None)).exists())
+
+
+def is_standing(certificate: Certificate) -> bool:
+    return bool(db.session.scalar(select(standing()).where(Certificate.id == certificate.id)))
+
+
 def issued_certificates(course: Course) -> list[Certificate]:
-    """The certificates issued for ``course``, by participant name (what its PDF prints)."""
+    """The standing certificates of ``course``, by participant name (what its PDF prints)."""
     return list(db.session.scalars(select(Certificate).join(Participant, Certificate.participant_id == Participant.id)
                                    .options(joinedload(Certificate.participant))
-                                   .where(Certificate.course_id == course.id)
+                                   .where(Certificate.course_id == course.id, standing())
                                    .order_by(Participant.name_key, Participant.id)))
 
 

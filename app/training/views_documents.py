@@ -21,8 +21,8 @@ from . import bp
 from .access import DOC_ROLES
 from .jobs import certificates_job
 from .models import Certificate, Course, Enrollment, Meeting
-from .services import (find_certificate, issue_certificates, issue_for_graduates, issued_certificates,
-                       waiting_for_certificate)
+from .services import (find_certificate, is_standing, issue_certificates, issue_for_graduates,
+                       issued_certificates, standing, waiting_for_certificate)
 from .views_roster import roster_rows
 
 
@@ -146,7 +146,15 @@ def certificate_one(enrollment_id: int):
         flash(f"Sertifikat untuk {enrollment.participant.name} belum diterbitkan. Terbitkan dulu dengan tombol "
               "“Terbitkan” di daftar peserta, lalu cetak.", "error")
         return redirect(url_for("training.course", course_id=enrollment.course_id))
+    if not is_standing(certificate):
+        _void_message(certificate)
+        return redirect(url_for("training.course", course_id=enrollment.course_id))
     return _certificates_pdf(enrollment.course, [certificate], f"sertifikat-{certificate.code}.pdf")
+
+
+def _void_message(certificate: Certificate) -> None:
+    flash(f"Sertifikat {certificate.number} untuk {certificate.participant.name} tidak berlaku lagi dan tidak "
+          "dicetak: kehadirannya tidak lagi memenuhi syarat lulus (dikoreksi setelah sertifikat terbit).", "error")
 
 
 @bp.get("/sertifikat/<int:certificate_id>.png")
@@ -154,6 +162,9 @@ def certificate_one(enrollment_id: int):
 def certificate_image(certificate_id: int):
     """An issued certificate as an image for WhatsApp (rasterised from its PDF)."""
     certificate = get_or_404(Certificate, certificate_id)  # the user's scope: 404 outside it
+    if not is_standing(certificate):
+        _void_message(certificate)
+        return redirect(url_for("training.certificate_register"))
     content, mime = pdf_page_image(certificates_content(certificate.course, [certificate]))
     audit.record("document.certificate_image", entity_type="course", entity_id=certificate.course_id,
                  kecamatan_id=certificate.course.kecamatan_id,
@@ -169,7 +180,9 @@ def certificate_register():
         joinedload(Certificate.participant), joinedload(Certificate.course)).order_by(Certificate.issued_at.desc(),
                                                                                      Certificate.number.desc())
     page = paginate(stmt, request.args.get("hal", 1))
-    return render_template("training/certificates.html", page=page)
+    void = set(db.session.scalars(select(Certificate.id).where(Certificate.id.in_([c.id for c in page.items]),
+                                                                ~standing())))
+    return render_template("training/certificates.html", page=page, void=void)
 
 
 @bp.get("/verifikasi/<code>")
@@ -183,5 +196,6 @@ def verify(code: str):
             Enrollment.course_id == certificate.course_id, Enrollment.participant_id == certificate.participant_id)).first()
         info = {"name": mask_name(certificate.participant.name), "course": certificate.course.title,
                 "completed": enrollment.completed_on if enrollment else None,
-                "kecamatan": certificate.course.kecamatan.name, "number": certificate.number}
+                "kecamatan": certificate.course.kecamatan.name, "number": certificate.number,
+                "standing": enrollment is not None and enrollment.completed_on is not None}
     return render_template("training/verify.html", info=info, code=code[:20]), 200 if info else 404
