@@ -378,8 +378,14 @@ def test_checkin_by_typed_number(app, client, login_as, make_course, make_partic
     outsider = make_participant(nik="3174011708859999", name="Belum Ikut")
     meeting = meetings_of(app, course_id)[0]
     url = f"/pertemuan/{meeting}/check-in"
-    page = client.get(url).get_data(as_text=True)
-    assert "html5-qrcode-2.3.8.min.js" in page and "Nomor pendaftaran" in page
+    answer = client.get(url)
+    page = answer.get_data(as_text=True)
+    assert "barcode-detector-3.2.2.polyfill.js" in page and "zxing-wasm-3.1.3-reader.wasm" in page
+    assert "Nomor pendaftaran" in page
+    # Only the scanner's pages may compile WebAssembly; JavaScript eval stays refused everywhere.
+    assert "script-src 'self' 'wasm-unsafe-eval';" in answer.headers["Content-Security-Policy"]
+    assert "wasm" not in client.get(f"/pertemuan/{meeting}").headers["Content-Security-Policy"]
+    assert "unsafe-eval'" not in answer.headers["Content-Security-Policy"].replace("'wasm-unsafe-eval'", "")
     token = csrf_from(client, url)
     headers = {"HX-Request": "true", "X-CSRFToken": token}
     ok = client.post(url, data={"reg_number": "317401-2026-00001"}, headers=headers).get_data(as_text=True)

@@ -12,6 +12,17 @@ CSP = (
 )
 
 
+# Pages with the QR scanner: the barcode-detector polyfill compiles ZXing's WebAssembly, which
+# needs 'wasm-unsafe-eval' (WebAssembly only; JavaScript eval stays refused). Only those pages.
+CSP_WASM = CSP.replace("script-src 'self';", "script-src 'self' 'wasm-unsafe-eval';", 1)
+
+
+def compiles_wasm(view):
+    """Mark a page view whose scripts compile WebAssembly (the QR scanner): its CSP allows that."""
+    view.compiles_wasm = True
+    return view
+
+
 def is_safe_next(target: str | None) -> bool:
     """A ``next`` target is safe only as a local absolute path (no scheme, host or '//')."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
@@ -45,7 +56,9 @@ def register_security(app) -> None:
 
     @app.after_request
     def _headers(response):
-        response.headers.setdefault("Content-Security-Policy", CSP)
+        view = current_app.view_functions.get(request.endpoint or "")
+        response.headers.setdefault("Content-Security-Policy",
+                                    CSP_WASM if getattr(view, "compiles_wasm", False) else CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")

@@ -11,6 +11,7 @@ from ..core.htmx import render
 from ..core.pagination import paginate
 from ..core.pdf import pdf_response, render_pdf
 from ..core.scoping import current_scope, get_or_404, scoped
+from ..core.security import compiles_wasm
 from ..extensions import db, limiter
 from ..participants.models import Participant
 from ..participants.queries import search_clause
@@ -319,6 +320,7 @@ def move_signup(signup_id: int):
 
 
 @bp.route("/acara/<int:event_id>/check-in", methods=["GET", "POST"])
+@compiles_wasm
 @roles_required(*DESK)
 def checkin(event_id: int):
     """At the venue: scan the card's QR code (or type the number) to mark a confirmed participant present."""

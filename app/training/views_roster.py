@@ -10,6 +10,7 @@ from ..core.access import ADMIN, FACILITATOR, STAFF, roles_required
 from ..core.checkin import BLOCKED, FULL, INVALID, SUPERSEDED, UNKNOWN
 from ..core.htmx import render, wants_fragment
 from ..core.scoping import get_or_404
+from ..core.security import compiles_wasm
 from ..extensions import db
 from ..participants.models import Participant
 from . import bp
@@ -168,6 +169,7 @@ def reopen(meeting_id: int):
 
 
 @bp.route("/pertemuan/<int:meeting_id>/check-in", methods=["GET", "POST"])
+@compiles_wasm
 @roles_required(*MARK_ROLES)
 def checkin(meeting_id: int):
     """Scan the card's QR (the registration number) or type it; marks Hadir with a clear confirmation."""

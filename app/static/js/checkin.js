@@ -1,12 +1,30 @@
 /* QR check-in: read the card's QR code (the registration number) with the phone camera, then
-   submit the same form a desk officer would type into. Needs HTTPS or localhost for the camera. */
+   submit the same form a desk officer would type into. Needs HTTPS or localhost for the camera.
+
+   The browser's own BarcodeDetector reads the code where it has one (Chrome on Android, Safari);
+   elsewhere the vendored barcode-detector polyfill (ZXing compiled to WebAssembly) stands in for
+   it, its .wasm served by this app (data-wasm on the button), never fetched from another host. */
 (function () {
   "use strict";
   var button = document.getElementById("start-scan");
   var form = document.getElementById("checkin-form");
-  if (!button || !form || typeof Html5Qrcode === "undefined" || !navigator.mediaDevices) { return; }
+  if (!button || !form || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) { return; }
+  var polyfill = window.BarcodeDetectionAPI;
+  if (polyfill && polyfill.prepareZXingModule && button.getAttribute("data-wasm")) {
+    polyfill.prepareZXingModule({ overrides: { locateFile: function (path, prefix) {
+      return /\.wasm$/.test(path) ? button.getAttribute("data-wasm") : prefix + path;
+    } } });
+  }
+  if (typeof window.BarcodeDetector === "undefined") { return; }
   button.hidden = false;
-  var scanner = null;
+
+  var box = document.getElementById(button.getAttribute("data-scanner-target"));
+  var help = document.getElementById("scan-help");
+  var label = button.textContent;
+  var detector = null;
+  var stream = null;
+  var timer = null;
+  var busy = false;
   var last = "";
   var lastAt = 0;
 
@@ -19,21 +37,42 @@
     if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
   }
 
+  function stop() {
+    if (timer) { clearInterval(timer); timer = null; }
+    if (stream) { stream.getTracks().forEach(function (track) { track.stop(); }); stream = null; }
+    box.hidden = true;
+    box.textContent = "";
+    button.textContent = label;
+  }
+
+  function look(video) {  // one frame at a time: a slow phone skips frames instead of queueing them
+    if (busy || video.readyState < 2) { return; }
+    busy = true;
+    detector.detect(video).then(function (codes) {
+      busy = false;
+      if (codes.length) { onScan(codes[0].rawValue); }
+    }, function () { busy = false; });
+  }
+
   button.addEventListener("click", function () {
-    var box = document.getElementById(button.getAttribute("data-scanner-target"));
-    if (scanner) {
-      scanner.stop().then(function () { scanner = null; box.hidden = true; button.textContent = "Pindai kartu dengan kamera"; });
-      return;
-    }
-    box.hidden = false;
-    scanner = new Html5Qrcode(box.id);
-    var box = function (w, h) { var s = Math.floor(Math.min(w, h) * 0.8); return { width: s, height: s }; };
-    scanner.start({ facingMode: "environment" }, { fps: 8, qrbox: box }, onScan, function () {})
-      .then(function () { button.textContent = "Hentikan kamera"; })
-      .catch(function () {
-        scanner = null; box.hidden = true;
-        document.getElementById("scan-help").textContent =
-          "Kamera tidak dapat dibuka di perangkat ini. Ketik nomor pendaftaran di bawah.";
-      });
+    if (stream) { stop(); return; }
+    navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false }).then(function (media) {
+      stream = media;
+      detector = detector || new window.BarcodeDetector({ formats: ["qr_code"] });
+      var video = document.createElement("video");
+      video.setAttribute("playsinline", "");
+      video.muted = true;
+      video.srcObject = media;
+      box.textContent = "";
+      box.appendChild(video);
+      box.hidden = false;
+      video.play();
+      timer = setInterval(function () { look(video); }, 125);
+      button.textContent = "Hentikan kamera";
+    }).catch(function () {
+      stop();
+      help.textContent = "Kamera tidak dapat dibuka di perangkat ini. Ketik nomor pendaftaran di bawah.";
+    });
   });
+  window.addEventListener("pagehide", stop);
 })();
