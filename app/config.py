@@ -101,6 +101,13 @@ def load_config(app, overrides: dict | None) -> None:
         raise RuntimeError(
             "RATELIMIT_STORAGE_URI must name a store shared by every worker in production "
             "(e.g. redis://127.0.0.1:6379/0): with memory:// each worker counts on its own.")
+    queue = app.config.get("TASK_QUEUE_URL") or ""
+    if (env == "production" and not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+            and not queue.startswith("redis://")):
+        raise RuntimeError(
+            "TASK_QUEUE_URL must name a Redis shared by every app server and the worker in production "
+            "with a database server (e.g. TASK_QUEUE_URL=redis://127.0.0.1:6379/2): a SQLite queue is a file "
+            "on one machine, so a job made on another app server would never reach the worker.")
     if not app.config.get("PUBLIC_BASE_URL") and env == "production":
         raise RuntimeError(
             "PUBLIC_BASE_URL must be set in production (APP_ENV=production), e.g. "

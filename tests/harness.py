@@ -140,7 +140,10 @@ def gunicorn(database_url: str, tmp_path: Path, workers: int = 3, **settings):
     port = free_port()
     log = tmp_path / f"gunicorn-{port}.log"
     env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": "uji-gunicorn-rahasia", "DATABASE_URL": database_url,
-           "PUBLIC_BASE_URL": "https://okoce.publik.example", "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers), **settings}
+           "PUBLIC_BASE_URL": "https://okoce.publik.example", "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers),
+           # The tests' own Redis database (production with PostgreSQL refuses a SQLite queue); no
+           # worker reads it here, so nothing enqueued by these servers runs.
+           "TASK_QUEUE_URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/11"), **settings}
     with log.open("w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
                                 env=env, stdout=out, stderr=subprocess.STDOUT)

@@ -56,7 +56,8 @@ def test_healthz_reports_an_unreachable_database(uri, caplog):
 def test_production_500_is_indonesian_without_trace_and_logged(app, database_url, monkeypatch, caplog):
     monkeypatch.setenv("APP_ENV", "production")
     production = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "uji-produksi",
-                             "RATELIMIT_STORAGE_URI": TEST_REDIS_URL, "PUBLIC_BASE_URL": "https://okoce.publik.example"})
+                             "RATELIMIT_STORAGE_URI": TEST_REDIS_URL, "TASK_QUEUE_URL": TEST_REDIS_URL,
+                             "PUBLIC_BASE_URL": "https://okoce.publik.example"})
     assert not production.debug and not production.testing and production.config["SESSION_COOKIE_SECURE"]
 
     @production.get("/_uji_galat")
@@ -103,6 +104,25 @@ def test_production_refuses_to_start_without_a_public_base_url(tmp_path, value):
     result = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode != 0 and "PUBLIC_BASE_URL must" in result.stderr
+
+
+@pytest.mark.parametrize("queue", [None, "sqlite:////tmp/antrean.sqlite"])
+def test_production_with_a_database_server_refuses_a_queue_of_one_machine(tmp_path, queue):
+    """Several app servers share PostgreSQL: a job one of them makes must reach the worker, so the
+    queue is Redis; a SQLite queue (the default, one machine's file) is refused at start."""
+    env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": "uji-produksi",
+           "DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:5432/okoce_uji_antrean",
+           "RATELIMIT_STORAGE_URI": TEST_REDIS_URL, "PUBLIC_BASE_URL": "https://okoce.publik.example"}
+    env.pop("TASK_QUEUE_URL", None)
+    if queue:
+        env["TASK_QUEUE_URL"] = queue
+    result = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode != 0 and "TASK_QUEUE_URL must name a Redis" in result.stderr
+    env["TASK_QUEUE_URL"] = TEST_REDIS_URL
+    started = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True,
+                             text=True, timeout=60)
+    assert "TASK_QUEUE_URL" not in started.stderr
 
 
 def _proxied_app(database_url, proxies: int):
