@@ -29,12 +29,17 @@ def two_devices(app, make_user, make_course, make_participant, count=4):
     course_id = make_course(facilitator=fac)
     enrollments = enrol_new(app, make_participant, course_id, count)
     meeting = meetings_of(app, course_id)[0]
+    return meeting, enrollments, logged_in(app, "fasil.satu", "meja.dua")
+
+
+def logged_in(app, *usernames):
+    """A test client per user, each logged in (a device of its own)."""
     devices = []
-    for name in ("fasil.satu", "meja.dua"):
+    for name in usernames:
         device = app.test_client()
         login(device, name)
         devices.append(device)
-    return meeting, enrollments, devices
+    return devices
 
 
 def tap(device, meeting, enrollment, status, once=None, at_ms=None):
@@ -136,12 +141,7 @@ def two_desks_at_an_event(app, make_user, make_participant, count=4):
                    for pid in people(make_participant, count)]
         db.session.commit()
         assert db.session.scalar(select(func.count()).select_from(Signup).where(Signup.status == "confirmed")) == count
-    devices = []
-    for name in ("meja.satu", "meja.dua"):
-        device = app.test_client()
-        login(device, name)
-        devices.append(device)
-    return event_id, signups, devices
+    return event_id, signups, logged_in(app, "meja.satu", "meja.dua")
 
 
 def tap_event(device, event_id, signup_id, present, once=None, at_ms=None, since=None):

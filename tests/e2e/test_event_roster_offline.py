@@ -1,8 +1,6 @@
 """The bazaar-day attendance list on weak connections, by the roster mechanism of the training
 roster (roster-sync.js, sw.js, core.roster): marks made offline are kept and sent once when the
 connection returns; two devices on one list converge on what the database holds."""
-import re
-
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
@@ -13,7 +11,7 @@ from app.extensions import db
 from app.participants.models import Participant
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import browser_login
-from tests.e2e.test_roster_offline import _device
+from tests.e2e.test_roster_offline import device, log_out_leaving_nothing, open_kept, two_devices
 from tests.test_events import make_event, people
 from tests.test_steps import set_mode
 
@@ -49,12 +47,10 @@ def _audited(app, action: str) -> int:
 def test_thirty_attendance_marks_made_offline_arrive_once(app, browser, live_server, make_user, make_participant):
     make_user("staff", username="meja.bazar")
     event_id = _event_with(app, make_participant, 30)
-    context, page = _device(browser, live_server)
+    context, page = device(browser, live_server)
     try:
         browser_login(page, "meja.bazar", PASSWORD)
-        page.goto(f"/acara/{event_id}/kehadiran")
-        page.evaluate("() => navigator.serviceWorker.ready")
-        page.reload()  # now under the service worker, which keeps this page
+        open_kept(page, f"/acara/{event_id}/kehadiran")
         counts = page.locator("#roster-counts")
         expect(counts).to_contain_text("Hadir 0 dari 30")
         context.set_offline(True)
@@ -81,12 +77,7 @@ def test_thirty_attendance_marks_made_offline_arrive_once(app, browser, live_ser
         expect(counts).to_contain_text("Hadir 28 dari 30")
         assert _screen_marks(page) == marks
         assert _audited(app, "signup.attended") == 32 and _audited(app, "attendance.superseded") == 0
-        # The kept event pages go with the logout.
-        page.get_by_role("button", name="Menu").tap()
-        page.get_by_role("button", name="Keluar").click()
-        page.wait_for_url(re.compile(r".*/masuk.*"))
-        kept = page.evaluate("() => caches.keys().then(keys => Promise.all(keys.map(k => caches.open(k).then(c => c.keys())))).then(lists => lists.flat().length)")
-        assert kept == 0
+        log_out_leaving_nothing(page)  # the kept event pages go with the logout
     finally:
         context.close()
 
@@ -95,12 +86,8 @@ def test_two_devices_on_one_attendance_list_converge(app, browser, live_server, 
     make_user("staff", username="meja.kiri")
     make_user("staff", username="meja.kanan")
     event_id = _event_with(app, make_participant, 12)
-    (ctx_a, a), (ctx_b, b) = _device(browser, live_server), _device(browser, live_server, phone=False)
+    (ctx_a, a), (ctx_b, b) = two_devices(browser, live_server, "meja.kiri", "meja.kanan", f"/acara/{event_id}/kehadiran")
     try:
-        browser_login(a, "meja.kiri", PASSWORD)
-        browser_login(b, "meja.kanan", PASSWORD)
-        for page in (a, b):
-            page.goto(f"/acara/{event_id}/kehadiran")
         for i in range(5):
             a.get_by_role("button", name=f"Hadir: Pedagang {i:02d}", exact=True).tap()
             b.get_by_role("button", name=f"Hadir: Pedagang {i + 5:02d}", exact=True).click()
@@ -131,12 +118,10 @@ def test_event_check_ins_typed_offline_are_sent_when_the_connection_returns(app,
     with app.app_context():
         numbers = db.session.scalars(select(Participant.reg_number).join(Signup, Signup.participant_id == Participant.id)
                                      .where(Signup.event_id == event_id).order_by(Participant.name_key)).all()
-    context, page = _device(browser, live_server)
+    context, page = device(browser, live_server)
     try:
         browser_login(page, "meja.pintu", PASSWORD)
-        page.goto(f"/acara/{event_id}/check-in")
-        page.evaluate("() => navigator.serviceWorker.ready")
-        page.reload()
+        open_kept(page, f"/acara/{event_id}/check-in")
         context.set_offline(True)
         page.reload()  # the check-in page opened before still shows without a connection
         field = page.get_by_label("Nomor pendaftaran atau NIK")
