@@ -73,6 +73,8 @@ def requests_for(w: dict) -> dict[str, list[tuple[str, str, dict]]]:
         "events.search": [("GET", f"/acara/{w['event']}/cari-peserta?q=Pedagang", {})],
         "events.checkin": [("POST", f"/acara/{w['event']}/check-in", {"reg_number": "317401-2026-09999"})],
         "events.roster_mark": [("POST", f"/acara/{w['event']}/kehadiran/{w['signup']}", {"hadir": "1"})],
+        # (After that mark: what changed since revision 1, the sign-up that gave the list its row.)
+        "events.roster_changes": [("GET", f"/acara/{w['event']}/kehadiran/perubahan?sejak=1", {})],
     }
 
 

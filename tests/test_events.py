@@ -476,13 +476,13 @@ def test_phone_attendance_roster(app, client, login_as, make_participant):
     a, b = people(make_participant, 2)
     post_form(client, f"/acara/{event_id}/daftar", {"participant_id": [str(a), str(b)]}, token_url=f"/acara/{event_id}")
     url = f"/acara/{event_id}/kehadiran"
-    assert "Hadir <strong>0</strong> dari 2" in client.get(url).get_data(as_text=True)
+    assert "Hadir <strong>0</strong></span> dari 2" in client.get(url).get_data(as_text=True)
     with app.app_context():
         sa = db.session.scalars(select(Signup).where(Signup.participant_id == a)).one().id
     headers = {"HX-Request": "true", "X-CSRFToken": csrf_from(client, url)}
     html = client.post(f"{url}/{sa}", data={"hadir": "1"}, headers=headers).get_data(as_text=True)
     assert f'id="signup-{sa}"' in html and "is-hadir" in html and 'hx-swap-oob="true"' in html
-    assert "Hadir <strong>1</strong> dari 2" in html
+    assert "Hadir <strong>1</strong></span> dari 2" in html
     with app.app_context():
         assert 5 in set(db.session.scalars(select(ParticipantStep.step).where(ParticipantStep.participant_id == a)))
 

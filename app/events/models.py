@@ -38,6 +38,10 @@ class Event(db.Model):
     fair_order: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The attendance list's revisions (core.roster): every mark takes the next number (its sign-up
+    # carries it); a change that adds, removes or reorders the list's rows sets ``reset_revision``.
+    revision: Mapped[int] = mapped_column(default=0, server_default="0")
+    reset_revision: Mapped[int] = mapped_column(default=0, server_default="0")
 
     kecamatan: Mapped[Kecamatan] = relationship()
 
@@ -73,6 +77,7 @@ class Signup(db.Model):
         CheckConstraint("status in ('confirmed', 'waiting', 'cancelled')", name="status"),
         Index("ix_signup_event_status", "event_id", "status"),
         Index("ix_signup_participant", "participant_id"),
+        Index("ix_signup_event_revision", "event_id", "revision"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -81,6 +86,10 @@ class Signup(db.Model):
     status: Mapped[str] = mapped_column(String(10))
     booth: Mapped[int | None]
     attended: Mapped[bool] = mapped_column(default=False)
+    # The attendance mark standing: when it was made (on the device), by whom, at which event revision.
+    attended_at: Mapped[datetime | None]
+    attended_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    revision: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     promoted_at: Mapped[datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(String(300))

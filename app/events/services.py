@@ -3,19 +3,21 @@ a cancellation promotes the first in line; attending completes P5.
 
 Attending completes P5, so in mode berurutan the step rule applies at every door that leads there:
 sign-up (desk, bulk, public), promotion from the waiting list, and attendance itself."""
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from ..core import audit
-from ..core.checkin import ALREADY, BLOCKED, INVALID, NOT_CONFIRMED, OK, REFUSED, UNKNOWN, Outcome
+from ..core.checkin import ALREADY, BLOCKED, INVALID, NOT_CONFIRMED, OK, REFUSED, SUPERSEDED, UNKNOWN, Outcome
+from ..auth.models import User
 from ..core.errors import DomainError
 from ..core.db import lock_row
 from ..core.access import ADMIN, MANAGER, STAFF
 from ..core.formatting import tanggal
+from ..core.roster import SUPERSEDED_ACTION, MarkSuperseded, mark_time, next_revision, standing_row, write_if_later
 from ..core.scoping import Scope, scoped
-from ..core.timeutil import today_wib, utcnow
+from ..core.timeutil import to_wib, today_wib, utcnow
 from ..extensions import db
 from ..participants.models import Participant
 from ..participants.services import (check_step, checkin_key, missing_steps_for, missing_steps_phrase, record_step,
@@ -81,6 +83,12 @@ def lock_event(event_id: int) -> Event:
     return lock_row(Event, event_id)
 
 
+def roster_changed(event: Event) -> None:
+    """The attendance list's rows were added, removed or reordered (call with the event locked):
+    every screen showing an older revision reloads (core.roster)."""
+    event.reset_revision = next_revision(event)
+
+
 def _sector_full(event: Event, sector_id: int | None) -> bool:
     """True when the participant's sector already has its quota of confirmed booths."""
     if sector_id is None:
@@ -126,6 +134,8 @@ def sign_up(event_id: int, participant: Participant, user, today: date | None = 
     signup.created_by_id = getattr(user, "id", None)
     db.session.add(signup)
     db.session.flush()
+    if booth:
+        roster_changed(event)
     audit.record("signup.create", signup, kecamatan_id=participant.kecamatan_id,
                  changes={"status": {"before": None, "after": signup.status}, "booth": {"before": None, "after": booth}},
                  summary=f"{participant.name} mendaftar {event.name}: "
@@ -184,6 +194,7 @@ def cancel(signup: Signup, reason: str) -> Signup | None:
                  changes={"status": {"before": before, "after": "cancelled"}}, summary=f"Batal: {reason[:100]}")
     if freed is None:
         return None
+    roster_changed(event)
     # The first in line whose sector is under its quota, and who may reach P5 (mode berurutan), gets the booth.
     line = waiting_line(event.id)
     blocked = missing_steps_for([s.participant_id for s in line], MARKET_STEP)
@@ -217,17 +228,28 @@ def attendance_refusal(event: Event, by: Scope, today: date | None = None) -> Ev
     return None
 
 
-def attendance_outcome(signup: Signup, attended: bool, by: Scope) -> Outcome:
-    """One mark on an event's attendance list (a tap), as a check-in outcome (see core.checkin)."""
+ATTENDANCE_LABELS = {True: "Hadir", False: "Belum hadir"}
+
+
+def attendance_outcome(signup: Signup, attended: bool, by: Scope, at: datetime | None = None) -> Outcome:
+    """One mark on an event's attendance list (a tap, perhaps made offline at ``at``), as a check-in
+    outcome (see core.checkin). A mark older than the standing one loses and says so."""
     try:
-        set_attended(signup, attended, by)
+        set_attended(signup, attended, by, at=at)
+    except MarkSuperseded as lost:
+        standing = lost.standing
+        by_user = db.session.get(User, standing.attended_by_id) if standing.attended_by_id else None
+        return Outcome(SUPERSEDED, signup=signup, participant=signup.participant, message=(
+            f"Tanda {ATTENDANCE_LABELS[attended]} Anda tidak dipakai: {signup.participant.name} sudah ditandai "
+            f"{ATTENDANCE_LABELS[standing.attended]}{f' oleh {by_user.full_name}' if by_user else ''} pukul "
+            f"{to_wib(standing.attended_at).strftime('%H.%M')}, lebih baru."))
     except DomainError as err:
         return Outcome(REFUSED if err.code else BLOCKED, signup=signup, participant=signup.participant,
                        message=err.message, code=err.code)
     return Outcome(OK, signup=signup, participant=signup.participant)
 
 
-def check_in(event: Event, typed: str, by: Scope) -> Outcome:
+def check_in(event: Event, typed: str, by: Scope, at: datetime | None = None) -> Outcome:
     """Hadir at the venue by a card's QR code or a typed registration number / NIK."""
     refusal = attendance_refusal(event, by)
     if refusal is not None:
@@ -244,30 +266,50 @@ def check_in(event: Event, typed: str, by: Scope) -> Outcome:
         return Outcome(NOT_CONFIRMED, number=number, signup=signup, participant=signup.participant)
     if signup.attended:
         return Outcome(ALREADY, number=number, signup=signup, participant=signup.participant)
-    outcome = attendance_outcome(signup, True, by)
+    outcome = attendance_outcome(signup, True, by, at)
     outcome.number = number
     return outcome
 
 
-def set_attended(signup: Signup, attended: bool, by: Scope, today: date | None = None) -> None:
+def set_attended(signup: Signup, attended: bool, by: Scope, today: date | None = None,
+                 at: datetime | None = None) -> None:
     """Attending a market event completes P5 (the first one); undoing removes it again. Refused
-    (EventError with its code) unless :func:`attendance_refusal` lets ``by`` record it."""
-    refusal = attendance_refusal(signup.event, by, today)
+    (EventError with its code) unless :func:`attendance_refusal` lets ``by`` record it. The later
+    mark by the time it was made (``at``, on the device) wins: an older one raises MarkSuperseded
+    and is kept in the audit (core.roster)."""
+    event = signup.event
+    refusal = attendance_refusal(event, by, today)
     if refusal is not None:
         raise refusal
+    at = mark_time(at)
+    revision = next_revision(event)  # the event row locked: the marks of one list take turns
+    db.session.refresh(signup)  # as a mark that went first left it
     if signup.status != "confirmed":
         raise EventError("Hanya peserta terkonfirmasi yang dapat ditandai hadir.")
     participant = signup.participant
-    if attended and not signup.attended:
+    before = signup.attended
+    if attended and not before:
         check_step(participant, MARKET_STEP, who=participant.name, doing="kehadiran (P5 Pemasaran) belum dapat dicatat")
-        record_step(participant, MARKET_STEP, _attendance_date(signup.event, participant), "event", signup.event_id)
-    elif not attended and signup.attended:
+        day = _attendance_date(event, participant)
+    key = {"id": signup.id}
+    applied = write_if_later(Signup, key, {"attended": attended, "attended_at": at, "attended_by_id": by.user_id,
+                                           "revision": revision}, create=False, when="attended_at")
+    if applied is None:
+        standing = standing_row(Signup, key)
+        audit.record(SUPERSEDED_ACTION, signup, kecamatan_id=participant.kecamatan_id,
+                     changes={"attended": {"before": attended, "after": standing.attended}},
+                     summary=f"{participant.name}: tanda {ATTENDANCE_LABELS[attended]} pukul "
+                             f"{to_wib(at).strftime('%H.%M.%S')} di {event.name} kalah oleh tanda "
+                             f"{ATTENDANCE_LABELS[standing.attended]} yang lebih baru")
+        raise MarkSuperseded(standing)
+    if attended and not before:
+        record_step(participant, MARKET_STEP, day, "event", signup.event_id)
+    elif not attended and before:
         remove_step(participant, 5, "event", signup.event_id)
-    if signup.attended != attended:
-        signup.attended = attended
+    if before != attended:
         audit.record("signup.attended", signup, kecamatan_id=participant.kecamatan_id,
-                     changes={"attended": {"before": not attended, "after": attended}},
-                     summary=("Hadir di " if attended else "Batal hadir di ") + signup.event.name)
+                     changes={"attended": {"before": before, "after": attended}},
+                     summary=("Hadir di " if attended else "Batal hadir di ") + event.name)
 
 
 def _attendance_date(event: Event, participant: Participant) -> date:
@@ -291,6 +333,15 @@ def step_blocks(event_id: int, signups: list[Signup] | None = None) -> dict[int,
     rows = [s for s in signups if s.status != "cancelled" and not (s.status == "confirmed" and s.attended)]
     missing = missing_steps_for({s.participant_id for s in rows}, MARKET_STEP)
     return {s.id: missing_steps_phrase(missing[s.participant_id]) for s in rows if missing.get(s.participant_id)}
+
+
+def attendance_counts(event_id: int) -> dict[str, int]:
+    """The attendance list's counters (present, not yet, confirmed in all) in one grouped query."""
+    rows = db.session.execute(select(Signup.attended, func.count()).where(
+        Signup.event_id == event_id, Signup.status == "confirmed").group_by(Signup.attended)).all()
+    present = sum(n for attended, n in rows if attended)
+    total = sum(n for _, n in rows)
+    return {"hadir": present, "belum": total - present, "total": total}
 
 
 def counts(event_id: int) -> dict[str, int]:
@@ -358,6 +409,7 @@ def update_event(event: Event, name: str, venue: str, starts_on, ends_on, booths
         audit.record("event.update", event, changes=changes, summary=f"Acara {event.name} diubah")
         db.session.flush()
         fill_free_booths(event)
+        roster_changed(event)
     return changes
 
 
@@ -394,5 +446,6 @@ def assign_booth(signup: Signup, booth: int | None) -> None:
         raise EventError(f"Stan {booth} sudah dipakai {taken.participant.name}.")
     before = signup.booth
     signup.booth = booth
+    roster_changed(event)
     audit.record("signup.booth", signup, kecamatan_id=signup.participant.kecamatan_id,
                  changes={"booth": {"before": before, "after": booth}}, summary=f"Stan {before} → {booth}")

@@ -1,15 +1,17 @@
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..core.access import ADMIN, MANAGER, STAFF, roles_required
+from ..core.checkin import SUPERSEDED
 from ..core.converters import parse_id, parse_ids
 from ..core.errors import DomainError, error_page
 from ..core.forms import add_error, show_error
-from ..core.htmx import render
+from ..core.htmx import render, wants_fragment
 from ..core.pagination import paginate
 from ..core.pdf import pdf_response, render_pdf
+from ..core.roster import device_time, poll_answer, screen_current
 from ..core.scoping import current_scope, get_or_404, scoped
 from ..core.security import compiles_wasm
 from ..extensions import db, limiter
@@ -20,8 +22,8 @@ from ..settings.services import letterhead_for
 from . import bp
 from .forms import CancelForm, EventForm
 from .models import Event, Signup
-from .services import (EventError, assign_booth, attendance_outcome, cancel, check_in, counts, create_event, eligible, move,
-                       sign_up, update_event, waiting_line)
+from .services import (EventError, assign_booth, attendance_counts, attendance_outcome, cancel, check_in, counts,
+                       create_event, eligible, move, sign_up, update_event, waiting_line)
 from .services import MARKET_STEP, NOT_ORGANISER, attendance_refusal, step_blocks
 
 VIEW = (ADMIN, MANAGER, STAFF)
@@ -328,16 +330,15 @@ def checkin(event_id: int):
     refusal = _attendance_or_403(event)
     result = None
     if request.method == "POST":
-        result = check_in(event, (request.form.get("reg_number") or "").strip()[:40], current_scope())
+        result = check_in(event, (request.form.get("reg_number") or "").strip()[:40], current_scope(),
+                          at=device_time(request.form.get("marked_at")))
         if result.accepted:
             db.session.commit()
         else:
             db.session.rollback()
-    present = db.session.scalar(select(func.count()).select_from(Signup).where(
-        Signup.event_id == event.id, Signup.status == "confirmed", Signup.attended.is_(True)))
     status = 422 if result and not result.accepted else 200
     return render("events/checkin.html", "events/_checkin_result.html", event=event, result=result,
-                  present=present, counts=counts(event.id), refusal=refusal), status
+                  counts=attendance_counts(event.id), refusal=refusal, fragment=wants_fragment()), status
 
 
 @bp.get("/acara/<int:event_id>/tambah-massal")
@@ -421,45 +422,74 @@ def set_booth(signup_id: int):
     return redirect(url_for("events.detail", event_id=signup_.event_id))
 
 
-def _attendance_rows(event: Event) -> list[Signup]:
-    return list(db.session.scalars(select(Signup).options(joinedload(Signup.participant).joinedload(Participant.kelurahan))
-                                   .where(Signup.event_id == event.id, Signup.status == "confirmed")
-                                   .order_by(Signup.booth)))
+def _attendance_rows(event: Event, since: int | None = None) -> list[Signup]:
+    """The attendance list's rows (the confirmed sign-ups, by booth); with ``since``, only those
+    whose mark changed after that revision."""
+    stmt = (scoped(select(Signup), Signup).options(joinedload(Signup.participant).joinedload(Participant.kelurahan))
+            .where(Signup.event_id == event.id, Signup.status == "confirmed").order_by(Signup.booth))
+    if since is not None:
+        stmt = stmt.where(Signup.revision > since)
+    return list(db.session.scalars(stmt))
 
 
 @bp.get("/acara/<int:event_id>/kehadiran")
 @roles_required(*DESK)
 def roster(event_id: int):
-    """On the day, on a phone: one big button per booth to mark who came."""
+    """On the day, on a phone: one big button per booth to mark who came (roster-sync.js keeps the
+    marks through a lost connection; the list polls what other devices marked)."""
     event = get_or_404(Event, event_id)
     refusal = _attendance_or_403(event)
     rows = _attendance_rows(event)
-    return render_template("events/roster.html", event=event, rows=rows, present=sum(1 for s in rows if s.attended),
+    return render_template("events/roster.html", event=event, rows=rows, counts=attendance_counts(event.id),
+                           refusal=refusal, blocks=step_blocks(event.id, rows))
+
+
+@bp.get("/acara/<int:event_id>/kehadiran/perubahan")
+@roles_required(*DESK)
+def roster_changes(event_id: int):
+    """What changed on the attendance list since revision ``sejak`` (polled by every open list):
+    the changed rows and the counters out of band, and the poller with the new revision; 204 when
+    nothing changed; a screen older than a change of the list's rows reloads."""
+    event = get_or_404(Event, event_id)
+    refusal = _attendance_or_403(event)
+    if not wants_fragment():
+        return redirect(url_for("events.roster", event_id=event.id))
+    since = request.args.get("sejak", type=int)
+    if (answer := poll_answer(event, since)) is not None:
+        return answer
+    rows = _attendance_rows(event, since)
+    return render_template("events/_roster_changes.html", event=event, rows=rows, counts=attendance_counts(event.id),
                            refusal=refusal, blocks=step_blocks(event.id, rows))
 
 
 @bp.post("/acara/<int:event_id>/kehadiran/<int:signup_id>")
 @roles_required(*DESK)
 def roster_mark(event_id: int, signup_id: int):
-    from ..core.htmx import wants_fragment
-
+    """One tap: answers with its row and the counters, and (given the screen's revision, ``sejak``)
+    every other row changed since, so that the screen's rows and counters agree."""
     event = get_or_404(Event, event_id)
     refusal = _attendance_or_403(event)
     signup_ = get_or_404(Signup, signup_id)
-    error = None
+    error = notice = None
     if signup_.event_id != event.id:
         error = "Peserta ini tidak terdaftar di acara ini."
     else:
-        outcome = attendance_outcome(signup_, request.form.get("hadir") == "1", current_scope())
+        outcome = attendance_outcome(signup_, request.form.get("hadir") == "1", current_scope(),
+                                     device_time(request.form.get("marked_at")))
         if outcome.accepted:
             db.session.commit()
         else:
             db.session.rollback()
-        error = outcome.message
+        error = outcome.message if outcome.kind != SUPERSEDED else None
+        notice = outcome.message if outcome.kind == SUPERSEDED else None
     if not wants_fragment():
-        if error:
-            flash(error, "error")
+        if error or notice:
+            flash(error or notice, "error" if error else "info")
         return redirect(url_for("events.roster", event_id=event.id))
-    rows = _attendance_rows(event)
-    return render_template("events/_roster_update.html", event=event, s=signup_, error=error, refusal=refusal,
-                           present=sum(1 for s in rows if s.attended), total=len(rows)), 422 if error else 200
+    since = request.args.get("sejak", type=int)
+    others = None
+    if signup_.event_id == event.id and screen_current(event, since):
+        others = [s for s in _attendance_rows(event, since) if s.id != signup_.id]
+    return render_template("events/_roster_update.html", event=event, s=signup_, error=error, notice=notice,
+                           refusal=refusal, counts=attendance_counts(event.id), others=others,
+                           blocks=step_blocks(event.id, [signup_, *(others or [])])), 422 if error else 200

@@ -1,11 +1,9 @@
 """Training rules: courses, capacity, marks, closing, completion (P2) and certificates."""
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -14,6 +12,7 @@ from ..core import audit
 from ..core.checkin import ALREADY, BLOCKED, FULL, INVALID, NOT_ENROLLED, OK, SUPERSEDED, UNKNOWN, Outcome
 from ..core.errors import DomainError
 from ..core.db import lock_row
+from ..core.roster import SUPERSEDED_ACTION, MarkSuperseded, mark_time, next_revision, standing_row, write_if_later
 from ..core.scoping import scoped
 from ..core.access import ADMIN, FACILITATOR, STAFF
 from ..core.sequences import next_values
@@ -191,15 +190,6 @@ def may_mark(meeting: Meeting, user) -> str | None:
     return None
 
 
-class MarkSuperseded(TrainingError):
-    """A mark older than the one standing (by the time each was made): not applied, but kept in
-    the audit (so the outcome is accepted and committed, unlike other refusals)."""
-
-    def __init__(self, standing: "Attendance"):
-        super().__init__("Sudah ada tanda yang lebih baru.", code="superseded")
-        self.standing = standing
-
-
 def mark_outcome(meeting: Meeting, enrollment: Enrollment, status: str, user,
                  at: datetime | None = None) -> Outcome:
     """One mark on a meeting's roster (a tap, perhaps made offline at ``at``), as a check-in
@@ -216,20 +206,6 @@ def mark_outcome(meeting: Meeting, enrollment: Enrollment, status: str, user,
     except DomainError as err:
         return Outcome(BLOCKED, participant=enrollment.participant, message=err.message)
     return Outcome(OK, participant=enrollment.participant, status=status)
-
-
-def mark_time(at: datetime | None) -> datetime:
-    """When a mark was made: the device's time (a mark made offline arrives later), never later
-    than now nor more than a day ago; now when the device said nothing."""
-    now = utcnow()
-    return now if at is None else min(now, max(at, now - timedelta(days=1)))
-
-
-def next_revision(meeting: Meeting) -> int:
-    """The meeting's next revision number. Its row stays locked to the end of the transaction, so
-    the writers of one roster take turns (each locks the meeting before any attendance row)."""
-    return db.session.execute(update(Meeting).where(Meeting.id == meeting.id)
-                              .values(revision=Meeting.revision + 1).returning(Meeting.revision)).scalar_one()
 
 
 def check_in(meeting: Meeting, typed: str, user, enrol_now: bool = False, at: datetime | None = None) -> Outcome:
@@ -280,19 +256,12 @@ def mark(meeting: Meeting, enrollment: Enrollment, status: str, user, at: dateti
     revision = next_revision(meeting)
     previous = db.session.scalars(select(Attendance.status).where(
         Attendance.meeting_id == meeting.id, Attendance.enrollment_id == enrollment.id)).first()
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    values = {"meeting_id": meeting.id, "enrollment_id": enrollment.id, "status": status, "automatic": False,
-              "marked_by_id": user.id, "marked_at": at, "revision": revision}
-    stmt = insert(Attendance).values(**values)
-    applied = db.session.execute(stmt.on_conflict_do_update(
-        index_elements=["meeting_id", "enrollment_id"],
-        set_={k: stmt.excluded[k] for k in ("status", "automatic", "marked_by_id", "marked_at", "revision")},
-        where=Attendance.marked_at <= stmt.excluded.marked_at).returning(Attendance.id)).scalar()
+    key = {"meeting_id": meeting.id, "enrollment_id": enrollment.id}
+    applied = write_if_later(Attendance, key, {"status": status, "automatic": False, "marked_by_id": user.id,
+                                               "marked_at": at, "revision": revision})
     if applied is None:
-        standing = db.session.scalars(select(Attendance).where(
-            Attendance.meeting_id == meeting.id, Attendance.enrollment_id == enrollment.id)
-            .execution_options(populate_existing=True)).one()
-        audit.record("attendance.superseded", entity_type="attendance", entity_id=enrollment.id,
+        standing = standing_row(Attendance, key)
+        audit.record(SUPERSEDED_ACTION, entity_type="attendance", entity_id=enrollment.id,
                      kecamatan_id=meeting.course.kecamatan_id,
                      changes={"status": {"before": status, "after": standing.status},
                               "meeting": {"before": None, "after": meeting.number}},

@@ -1,7 +1,5 @@
 """The roster of a meeting (phone first), one-tap marks, closing, and check-in by QR or number."""
-from datetime import datetime, timezone
-
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload
@@ -9,6 +7,7 @@ from sqlalchemy.orm import joinedload
 from ..core.access import ADMIN, FACILITATOR, STAFF, roles_required
 from ..core.checkin import BLOCKED, FULL, INVALID, SUPERSEDED, UNKNOWN
 from ..core.htmx import render, wants_fragment
+from ..core.roster import device_time, poll_answer, screen_current
 from ..core.scoping import get_or_404
 from ..core.security import compiles_wasm
 from ..extensions import db
@@ -55,16 +54,6 @@ def changed_rows(meeting: Meeting, since: int) -> list[dict]:
         .options(joinedload(Enrollment.participant).joinedload(Participant.kelurahan))
         .where(Attendance.revision > since).order_by(ordered.c.number)).all()
     return [{"number": number, "enrollment": e, "p": e.participant, "mark": a} for e, a, number in found]
-
-
-def device_time(value: str | None) -> datetime | None:
-    """A mark's time as the device sent it (milliseconds since 1970), as naive UTC; None if absent or bad."""
-    if not value or not value.isdigit() or len(value) > 15:
-        return None
-    try:
-        return datetime.fromtimestamp(int(value) / 1000, tz=timezone.utc).replace(tzinfo=None)
-    except (OverflowError, OSError, ValueError):
-        return None
 
 
 def counts(meeting: Meeting) -> dict:
@@ -122,7 +111,7 @@ def mark_one(meeting_id: int, enrollment_id: int):
     # rows agree; the poller moves on to the new revision.
     since = request.args.get("sejak", type=int)
     others = None
-    if since is not None and meeting.reset_revision <= since <= meeting.revision:
+    if screen_current(meeting, since):
         others = [r for r in changed_rows(meeting, since) if r["enrollment"].id != enrollment.id]
     return render_template("training/_roster_row_update.html", meeting=meeting, row=row, counts=counts(meeting),
                            error=error, notice=notice, labels=STATUS_LABELS, others=others,
@@ -139,10 +128,8 @@ def roster_changes(meeting_id: int):
     if not wants_fragment():
         return redirect(url_for("training.roster", meeting_id=meeting.id))
     since = request.args.get("sejak", type=int)
-    if since is None or since < meeting.reset_revision or since > meeting.revision:
-        return Response("", headers={"HX-Refresh": "true"})
-    if since == meeting.revision:
-        return Response(status=204)
+    if (answer := poll_answer(meeting, since)) is not None:
+        return answer
     return render_template("training/_roster_changes.html", meeting=meeting, rows=changed_rows(meeting, since),
                            counts=counts(meeting), labels=STATUS_LABELS, blocked=may_mark(meeting, current_user))
 

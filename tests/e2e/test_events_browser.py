@@ -30,11 +30,11 @@ def test_bazaar_signups_waiting_list_and_promotion(app, page, live_server, make_
     # On the day, on a phone: mark who came; attending completes P5.
     page.set_viewport_size({"width": 375, "height": 812})
     page.get_by_role("link", name="Kehadiran (ponsel)").click()
-    expect(page.locator("#event-present")).to_contain_text("Hadir 0 dari 2")
+    expect(page.locator("#roster-counts")).to_contain_text("Hadir 0 dari 2")
     page.get_by_role("button", name="Hadir: Pedagang 02", exact=True).click()
-    expect(page.locator("#event-present")).to_contain_text("Hadir 1 dari 2")
+    expect(page.locator("#roster-counts")).to_contain_text("Hadir 1 dari 2")
     expect(page.get_by_role("button", name="Hadir: Pedagang 02", exact=True)).to_have_attribute("aria-pressed", "true")
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
     page.reload()
-    expect(page.locator("#event-present")).to_contain_text("Hadir 1 dari 2")
+    expect(page.locator("#roster-counts")).to_contain_text("Hadir 1 dari 2")
     assert foreign_requests(page, live_server) == []

@@ -16,12 +16,37 @@ STATUSES = ["hadir", "terlambat", "izin", "tidak_hadir"]
 LABELS = {"hadir": "Hadir", "terlambat": "Terlambat", "izin": "Izin", "tidak_hadir": "Tidak hadir"}
 
 
-def _device(browser, live_server, phone=True):
+def device(browser, live_server, phone=True):
     size = {"width": 375, "height": 812} if phone else {"width": 1366, "height": 768}
     context = browser.new_context(viewport=size, base_url=live_server, is_mobile=phone, has_touch=phone)
     page = context.new_page()
     page.set_default_timeout(15_000)
     return context, page
+
+
+def open_kept(page, url: str) -> None:
+    """Open ``url`` and reload it under the service worker, which then keeps it for a lost connection."""
+    page.goto(url)
+    page.evaluate("() => navigator.serviceWorker.ready")
+    page.reload()
+
+
+def log_out_leaving_nothing(page) -> None:
+    """Log out from the menu; no kept page (nor queue) is left behind."""
+    page.get_by_role("button", name="Menu").tap()
+    page.get_by_role("button", name="Keluar").click()
+    page.wait_for_url(re.compile(r".*/masuk.*"))
+    kept = page.evaluate("() => caches.keys().then(keys => Promise.all(keys.map(k => caches.open(k).then(c => c.keys())))).then(lists => lists.flat().length)")
+    assert kept == 0
+
+
+def two_devices(browser, live_server, phone_user: str, desk_user: str, url: str):
+    """A phone and a desk computer, each logged in and showing ``url``: ((context, page), (context, page))."""
+    devices = device(browser, live_server), device(browser, live_server, phone=False)
+    for (_context, page), user in zip(devices, (phone_user, desk_user)):
+        browser_login(page, user, PASSWORD)
+        page.goto(url)
+    return devices
 
 
 def _database_marks(app, meeting_id) -> dict[str, str]:
@@ -43,12 +68,10 @@ def test_thirty_marks_made_offline_arrive_once(app, browser, live_server, make_u
     enrol_new(app, make_participant, course_id, 30)
     with app.app_context():
         meeting_id = db.session.get(Course, course_id).meetings[0].id
-    context, page = _device(browser, live_server)
+    context, page = device(browser, live_server)
     try:
         browser_login(page, "fasil.luring", PASSWORD)
-        page.goto(f"/pertemuan/{meeting_id}")
-        page.evaluate("() => navigator.serviceWorker.ready")
-        page.reload()  # now under the service worker, which keeps this page
+        open_kept(page, f"/pertemuan/{meeting_id}")
         expect(page.locator("#roster-counts")).to_contain_text("Belum 30")
         context.set_offline(True)
         page.reload()  # the roster opened before still shows without a connection
@@ -70,12 +93,7 @@ def test_thirty_marks_made_offline_arrive_once(app, browser, live_server, make_u
         with app.app_context():
             assert db.session.scalar(select(func.count()).select_from(AuditLog)
                                      .where(AuditLog.action == "attendance.mark")) == 30
-        # Logging out leaves no kept page and no queue behind.
-        page.get_by_role("button", name="Menu").tap()
-        page.get_by_role("button", name="Keluar").click()
-        page.wait_for_url(re.compile(r".*/masuk.*"))
-        kept = page.evaluate("() => caches.keys().then(keys => Promise.all(keys.map(k => caches.open(k).then(c => c.keys())))).then(lists => lists.flat().length)")
-        assert kept == 0
+        log_out_leaving_nothing(page)
     finally:
         context.close()
 
@@ -87,12 +105,9 @@ def test_two_devices_on_one_roster_converge(app, browser, live_server, make_user
     enrol_new(app, make_participant, course_id, 12)
     with app.app_context():
         meeting_id = db.session.get(Course, course_id).meetings[0].id
-    (ctx_a, a), (ctx_b, b) = _device(browser, live_server), _device(browser, live_server, phone=False)
+    (ctx_a, a), (ctx_b, b) = two_devices(browser, live_server, "fasil.bersama", "meja.bersama",
+                                         f"/pertemuan/{meeting_id}")
     try:
-        browser_login(a, "fasil.bersama", PASSWORD)
-        browser_login(b, "meja.bersama", PASSWORD)
-        for page in (a, b):
-            page.goto(f"/pertemuan/{meeting_id}")
         for i in range(5):
             a.get_by_role("button", name=f"Hadir: Peserta {i:03d}", exact=True).tap()
             b.get_by_role("button", name=f"Izin: Peserta {i + 5:03d}", exact=True).click()
@@ -124,7 +139,7 @@ def test_check_ins_typed_offline_are_sent_when_the_connection_returns(app, brows
     enrol_new(app, make_participant, course_id, 3)
     with app.app_context():
         meeting_id = db.session.get(Course, course_id).meetings[0].id
-    context, page = _device(browser, live_server)
+    context, page = device(browser, live_server)
     try:
         browser_login(page, "fasil.pintu", PASSWORD)
         page.goto(f"/pertemuan/{meeting_id}/check-in")
@@ -155,7 +170,7 @@ def test_a_mark_the_server_cannot_place_does_not_stay_on_screen(app, browser, li
     enrollments = enrol_new(app, make_participant, course_id, 3)
     with app.app_context():
         meeting_id = db.session.get(Course, course_id).meetings[0].id
-    context, page = _device(browser, live_server)
+    context, page = device(browser, live_server)
     try:
         browser_login(page, "fasil.hapus", PASSWORD)
         page.goto(f"/pertemuan/{meeting_id}")

@@ -1,4 +1,5 @@
-/* Roster marks that survive a lost connection.
+/* Roster marks that survive a lost connection, on every roster (a meeting's, an event's) and its
+   check-in page; a roster's mark buttons say the status they show in data-mark.
 
    A tap shows at once, is stored in the browser (IndexedDB) with an id of its own and the time it
    was made, and is sent in order; while the connection is down the marks wait ("N tanda belum
@@ -19,6 +20,9 @@
   var refused = false; // a mark was answered without a row (403, 404, 409): the screen may be wrong
   var queue = [];      // the marks waiting, oldest first
   var waiting = {};    // row id -> status of its newest mark not yet sent (for the screen)
+
+  // The status a mark shows on its row: its button's data-mark (or the value of a "status" button).
+  function shown(mark) { return mark.shows || mark.fields.status; }
 
   function request(mode, work) {
     return new Promise(function (resolve, reject) {
@@ -62,15 +66,15 @@
     if (!failed || !counters) { return; }
     var fresh = !counters.hasAttribute("data-local");
     (fresh ? queue : marks).forEach(function (m) {
-      if (m.row && m.before !== m.fields.status) { addToCounter(m.before, -1); addToCounter(m.fields.status, 1); }
+      if (m.row && m.before !== shown(m)) { addToCounter(m.before, -1); addToCounter(shown(m), 1); }
     });
     counters.setAttribute("data-local", "1");
   }
   function showWaiting(row, status) {
     if (!row) { return; }
     row.className = row.className.replace(/\bis-[a-z_]+\b/g, "").trim() + " is-" + status + " is-pending";
-    row.querySelectorAll("button[name=status]").forEach(function (b) {
-      b.setAttribute("aria-pressed", b.value === status ? "true" : "false");
+    row.querySelectorAll("button[data-mark]").forEach(function (b) {
+      b.setAttribute("aria-pressed", b.getAttribute("data-mark") === status ? "true" : "false");
     });
     if (!row.querySelector(".pending-tag")) {
       var tag = document.createElement("span");
@@ -100,7 +104,7 @@
     return allMarks().then(function (marks) {
       queue = marks.sort(function (a, b) { return a.at - b.at; });
       waiting = {};
-      queue.forEach(function (m) { if (m.row) { waiting[m.row] = m.fields.status; } });
+      queue.forEach(function (m) { if (m.row) { waiting[m.row] = shown(m); } });
       paint();
       countWaiting([]);
       showQueue(queue.length);
@@ -136,11 +140,12 @@
     body.set("_once", mark.id);
     Object.keys(mark.fields).forEach(function (name) { body.set(name, mark.fields[name]); });
     body.set("marked_at", String(mark.at));
-    // The revision this screen shows (outside the form: a resent mark stays the same request); the
-    // answer then brings every row changed since, so rows and counters agree.
+    // The revision this screen shows, when it is the roster the mark was made on (outside the form:
+    // a resent mark stays the same request); the answer then brings every row changed since, so
+    // rows and counters agree.
     var poll = document.getElementById("roster-poll");
-    var same = poll && mark.url.split("/tandai/")[0] === (poll.getAttribute("hx-get") || "").split("/perubahan")[0];
-    var url = mark.url + (same && mark.fields.status ? "?sejak=" + poll.getAttribute("data-revision") : "");
+    var same = poll && mark.row && mark.page === window.location.pathname;
+    var url = mark.url + (same ? "?sejak=" + poll.getAttribute("data-revision") : "");
     // keepalive: a mark sent just before the user leaves the page still arrives.
     return fetch(url, { method: "POST", body: body, credentials: "same-origin", redirect: "manual",
                              keepalive: true, headers: { "HX-Request": "true", "X-CSRFToken": csrfToken() } })
@@ -194,11 +199,14 @@
     if (!form.hasAttribute || !form.hasAttribute("data-offline-queue")) { return; }  // only the forms that say so
     if (form.classList.contains("roster-marks")) {
       var button = event.submitter;
-      if (!button || button.name !== "status") { return; }
+      if (!button || !button.hasAttribute("data-mark")) { return; }
       var row = form.closest(".roster-row");
-      mark = { id: newId(), url: form.getAttribute("action"), fields: { status: button.value }, at: Date.now(),
-               row: row ? row.id : "", before: row ? statusOf(row) : "belum" };
-      showWaiting(row, button.value);
+      var fields = {};
+      fields[button.name] = button.value;
+      mark = { id: newId(), url: form.getAttribute("action"), fields: fields, shows: button.getAttribute("data-mark"),
+               at: Date.now(), page: window.location.pathname, row: row ? row.id : "",
+               before: row ? statusOf(row) : "belum" };
+      showWaiting(row, mark.shows);
       queue.push(mark);
       countWaiting([mark]);
     } else if (form.id === "checkin-form") {

@@ -1,10 +1,11 @@
-/* Service worker: a roster or check-in page opened before the session still shows when the
-   connection is gone. Only those pages (and the static files they use) are kept, network first;
+/* Service worker: a roster or check-in page (a meeting's or an event's) opened before the session
+   still shows when the connection is gone. Only those pages (and the static files they use) are kept, network first;
    every other request goes straight to the network. Logging out clears what is kept
    (Clear-Site-Data from the server, and logout.js). */
 "use strict";
 var CACHE = "okoce-roster-v1";
-var PAGES = /^\/pertemuan\/\d+(\/check-in)?$/;
+// A meeting's roster and check-in; an event's attendance list (kehadiran) and check-in.
+var PAGES = /^\/(pertemuan\/\d+(\/check-in)?|acara\/\d+\/(kehadiran|check-in))$/;
 
 self.addEventListener("install", function () { self.skipWaiting(); });
 self.addEventListener("activate", function (event) { event.waitUntil(self.clients.claim()); });

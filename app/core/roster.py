@@ -1,0 +1,97 @@
+"""Rosters in step on several devices and through a lost connection: the server side of
+roster-sync.js, shared by every kind of roster (a meeting's, an event's).
+
+- **Revisions.** The roster's owner row (a meeting, an event) has a ``revision`` counter and a
+  ``reset_revision``. Every mark takes the next number with the owner row locked
+  (:func:`next_revision`), so the writers of one roster take turns; the changed row carries that
+  number. A screen polls "what changed since n" (:func:`poll_answer`); a change that adds, removes
+  or reorders rows sets ``reset_revision`` and screens older than it reload.
+- **The later mark by time wins.** A mark carries the time it was made on the device
+  (:func:`device_time`, clamped by :func:`mark_time`); :func:`write_if_later` writes it only when
+  it is not older than the standing one, in one statement. A mark that loses raises
+  :class:`MarkSuperseded` after its domain has audited it as ``attendance.superseded``.
+- **A mark id once.** The device's mark id is the form's one-time token (core.once): nothing here.
+"""
+from datetime import datetime, timedelta, timezone
+
+from flask import Response
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ..extensions import db
+from .errors import DomainError
+from .timeutil import utcnow
+
+SUPERSEDED_ACTION = "attendance.superseded"
+
+
+class MarkSuperseded(DomainError):
+    """A mark older than the one standing (by the time each was made): not applied, but kept in
+    the audit (so the outcome is accepted and committed, unlike other refusals)."""
+
+    def __init__(self, standing):
+        super().__init__("Sudah ada tanda yang lebih baru.", code="superseded")
+        self.standing = standing
+
+
+def device_time(value: str | None) -> datetime | None:
+    """A mark's time as the device sent it (milliseconds since 1970), as naive UTC; None if absent or bad."""
+    if not value or not value.isdigit() or len(value) > 15:
+        return None
+    try:
+        return datetime.fromtimestamp(int(value) / 1000, tz=timezone.utc).replace(tzinfo=None)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def mark_time(at: datetime | None) -> datetime:
+    """When a mark was made: the device's time (a mark made offline arrives later), never later
+    than now nor more than a day ago; now when the device said nothing."""
+    now = utcnow()
+    return now if at is None else min(now, max(at, now - timedelta(days=1)))
+
+
+def next_revision(owner) -> int:
+    """The roster owner's (a meeting's, an event's) next revision number. Its row stays locked to
+    the end of the transaction, so the writers of one roster take turns (each takes it before
+    touching any mark)."""
+    model = type(owner)
+    return db.session.execute(update(model).where(model.id == owner.id)
+                              .values(revision=model.revision + 1).returning(model.revision)).scalar_one()
+
+
+def write_if_later(model, key: dict, values: dict, *, create: bool = True, when: str = "marked_at") -> int | None:
+    """Write a mark into the row of ``model`` named by ``key`` unless the standing mark is newer
+    (by its ``when`` column; a row never marked takes any). ``create``: insert the row when there
+    is none (``key`` is then its unique key). Returns the row's id, or None when the mark lost."""
+    column = getattr(model, when)
+    if create:
+        insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        stmt = insert(model).values(**key, **values)
+        stmt = stmt.on_conflict_do_update(index_elements=list(key), set_={k: stmt.excluded[k] for k in values},
+                                          where=or_(column.is_(None), column <= stmt.excluded[when]))
+    else:
+        stmt = update(model).where(*(getattr(model, k) == v for k, v in key.items()),
+                                   or_(column.is_(None), column <= values[when])).values(**values)
+    return db.session.execute(stmt.returning(model.id)).scalar()
+
+
+def standing_row(model, key: dict):
+    """The row named by ``key`` as the database now holds it (after a write that lost to it)."""
+    return db.session.scalars(select(model).filter_by(**key).execution_options(populate_existing=True)).one()
+
+
+def screen_current(owner, since: int | None) -> bool:
+    """The screen's revision is one the server can answer changes for (no reset since)."""
+    return since is not None and owner.reset_revision <= since <= owner.revision
+
+
+def poll_answer(owner, since: int | None) -> Response | None:
+    """A poll's answer when there is nothing to render: the screen reloads (older than a reset, or
+    no revision), or 204 (nothing changed). None: render the rows changed since ``since``."""
+    if not screen_current(owner, since):
+        return Response("", headers={"HX-Refresh": "true"})
+    if since == owner.revision:
+        return Response(status=204)
+    return None
