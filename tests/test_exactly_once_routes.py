@@ -121,6 +121,30 @@ def test_event_signup(app, served, make_user, make_participant):
             Signup.event_id == event_id, Signup.participant_id == pid, Signup.status != "cancelled")) == 1
 
 
+def test_event_attendance_tap(app, served, make_user, make_participant):
+    """Taps on the bazaar-day attendance list: a double-click, a crowd and twenty tabs mark once."""
+    set_mode(app, "bebas")
+    desk, _ = login(served, make_user)
+    pids = [make_participant(nik=f"317401170885{9941 + i}", name=f"Pedagang {i}") for i in range(3)]
+    day = today_wib()
+    with app.app_context():
+        event = create_event("bazar", "Bazar Tebet", kecamatan_by_code("31.74.01"), "Lapangan Tebet",
+                             day, day, 20, day - timedelta(days=5), day, None)
+        db.session.commit()
+        event_id = event.id
+        signups = [sign_up(event_id, db.session.get(Participant, pid), None).id for pid in pids]
+        db.session.commit()
+    before = len(served.server_errors())
+    roster = lambda i: f"/acara/{event_id}/kehadiran"
+    race(served, desk, roster, lambda i: f"/acara/{event_id}/kehadiran/{signups[i]}", lambda i: {"hadir": "1"}, before)
+    with app.app_context():
+        assert db.session.scalars(select(Signup.attended).where(Signup.event_id == event_id)).all() == [True] * 3
+        assert db.session.scalar(select(func.count()).select_from(AuditLog).where(
+            AuditLog.action == "signup.attended")) == 3
+        assert db.session.scalar(select(func.count()).select_from(ParticipantStep).where(
+            ParticipantStep.step == 5)) == 3
+
+
 def test_online_verification(app, served, make_user, make_participant):
     desk, _ = login(served, make_user)
     pids = [make_participant(channel="online", nik=f"317401170885{9941 + i}", name=f"Daring {i}") for i in range(3)]
