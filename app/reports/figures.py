@@ -20,7 +20,7 @@ from ..participants.steps import STEPS
 from ..regions.models import Kecamatan, Kelurahan, Kota
 from ..settings.services import current_program_settings
 from ..participants.models import ParticipantStep
-from .models import ParticipantTally, StepTally, StepVariantTally
+from .models import ParticipantTally, StepTally, StepVariantTally, StepVariantYearTally
 from .tallies import period_of
 
 LEVELS = ["provinsi", "kota", "kecamatan", "kelurahan"]
@@ -258,17 +258,57 @@ def next_period(day: date) -> date:
     return min(day - timedelta(days=day.weekday()) + timedelta(days=7), date(day.year + 1, 1, 1))
 
 
+VARIANT_STEPS = sorted({v.step for v in VARIANTS})
+
+
 def _variants_by_kelurahan(area: Area, start: date | None = None, end: date | None = None):
-    """(kelurahan, step, variant, participants) from the variant tally, periods from ``start`` to before ``end``."""
+    """(kelurahan, step, variant, participants) of the periods from ``start`` to before ``end`` (period
+    starts; None: open). Whole years come from the yearly roll-up; the part of a year at either end
+    from its weeks, or from its year less the weeks outside the part, whichever reads fewer weeks.
+    Rows of one key may repeat (and be negative): callers add them up."""
+    rows = []
+    first_full = None if start is None else (start.year if start == date(start.year, 1, 1) else start.year + 1)
+    last_full = None if end is None else end.year - 1
+    if first_full is None or last_full is None or first_full <= last_full:
+        rows += _variant_years(area, first_full, last_full)
+    parts = []
+    if start is not None and start != date(start.year, 1, 1):
+        parts.append((start, min(end, date(start.year + 1, 1, 1)) if end else date(start.year + 1, 1, 1)))
+    if end is not None and end != date(end.year, 1, 1) and not (parts and start.year == end.year):
+        parts.append((max(start, date(end.year, 1, 1)) if start else date(end.year, 1, 1), end))
+    for a, b in parts:
+        year_start, year_end = date(a.year, 1, 1), date(a.year + 1, 1, 1)
+        if (b - a) * 2 <= year_end - year_start:
+            rows += _variant_weeks(area, a, b)
+            continue
+        rows += _variant_years(area, a.year, a.year)
+        for outside in ((year_start, a), (b, year_end)):
+            if outside[0] < outside[1]:
+                rows += [(k, s, v, -n) for k, s, v, n in _variant_weeks(area, *outside)]
+    return rows
+
+
+def _variant_weeks(area: Area, start: date, end: date):
+    """(kelurahan, step, variant, participants) from the weekly variant tally, periods in [start, end)."""
     stmt = (select(StepVariantTally.kelurahan_id, StepVariantTally.step, StepVariantTally.variant,
                    func.sum(StepVariantTally.n))
-            .where(StepVariantTally.step.in_(sorted({v.step for v in VARIANTS})))
+            .where(StepVariantTally.step.in_(VARIANT_STEPS), StepVariantTally.period_start >= start,
+                   StepVariantTally.period_start < end)
             .group_by(StepVariantTally.kelurahan_id, StepVariantTally.step, StepVariantTally.variant))
-    if start:
-        stmt = stmt.where(StepVariantTally.period_start >= start)
-    if end:
-        stmt = stmt.where(StepVariantTally.period_start < end)
     return db.session.execute(area.where(stmt, StepVariantTally)).all()
+
+
+def _variant_years(area: Area, first: int | None, last: int | None):
+    """The same from the yearly roll-up, years ``first`` to ``last`` (None: open)."""
+    stmt = (select(StepVariantYearTally.kelurahan_id, StepVariantYearTally.step, StepVariantYearTally.variant,
+                   func.sum(StepVariantYearTally.n))
+            .where(StepVariantYearTally.step.in_(VARIANT_STEPS))
+            .group_by(StepVariantYearTally.kelurahan_id, StepVariantYearTally.step, StepVariantYearTally.variant))
+    if first is not None:
+        stmt = stmt.where(StepVariantYearTally.year >= first)
+    if last is not None:
+        stmt = stmt.where(StepVariantYearTally.year <= last)
+    return db.session.execute(area.where(stmt, StepVariantYearTally)).all()
 
 
 def _dated_after(area: Area, day: date):

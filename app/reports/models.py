@@ -79,6 +79,26 @@ class StepVariantTally(db.Model):
         return kecamatan_clause(cls.kecamatan_id, scope)
 
 
+class StepVariantYearTally(db.Model):
+    """:class:`StepVariantTally` added up per calendar year (a tally period never straddles two), so
+    totals over years read a few thousand rows instead of every week. Kept by triggers on
+    ``step_variant_tally`` itself (migration ``variant year tally``): every change of a weekly row
+    moves its year's row by the same amount."""
+
+    __tablename__ = "step_variant_year_tally"
+
+    kelurahan_id: Mapped[int] = mapped_column(ForeignKey("kelurahan.id"), primary_key=True)
+    step: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    variant: Mapped[str] = mapped_column(String(10), primary_key=True)
+    year: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    kecamatan_id: Mapped[int] = mapped_column(ForeignKey("kecamatan.id"), index=True)
+    n: Mapped[int] = mapped_column(default=0)
+
+    @classmethod
+    def scope_clause(cls, scope: Scope):
+        return kecamatan_clause(cls.kecamatan_id, scope)
+
+
 # --- Weekly reports as submitted and approved (issue 20) ---------------------------------------
 
 WEEK_STATES = {

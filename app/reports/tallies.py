@@ -11,7 +11,7 @@ from sqlalchemy import case, delete, func, insert, select, update
 from ..extensions import db
 from ..participants.models import Participant, ParticipantStep
 from ..regions.models import Kelurahan
-from .models import ParticipantTally, StepTally, StepVariantTally
+from .models import ParticipantTally, StepTally, StepVariantTally, StepVariantYearTally
 
 
 def period_of(day: date) -> date:
@@ -85,11 +85,19 @@ def drift(limit: int = 20) -> list[str]:
     for key in sorted(set(variants) | set(stored_variants)):
         if variants[key] != stored_variants[key]:
             problems.append(f"step_variant_tally {key}: records {variants[key]}, tally {stored_variants[key]}")
+    years: Counter = Counter()
+    for (kelurahan_id, step, variant, period), n in variants.items():
+        years[(kelurahan_id, step, variant, period.year)] += n
+    stored_years = Counter({(t.kelurahan_id, t.step, t.variant, t.year): t.n
+                            for t in db.session.scalars(select(StepVariantYearTally))})
+    for key in sorted(set(years) | set(stored_years)):
+        if years[key] != stored_years[key]:
+            problems.append(f"step_variant_year_tally {key}: records {years[key]}, tally {stored_years[key]}")
     return problems[:limit] if limit else problems
 
 
 def rebuild() -> None:
-    """Recompute both tallies from the records (after a restore from an old dump, say)."""
+    """Recompute the tallies from the records (after a restore from an old dump, say)."""
     masks = expected_masks()
     db.session.execute(update(Participant).where(Participant.steps_mask != 0).values(steps_mask=0))
     by_mask: dict[int, list[int]] = {}
@@ -103,6 +111,9 @@ def rebuild() -> None:
     db.session.execute(delete(StepTally))
     db.session.execute(delete(ParticipantTally))
     db.session.execute(delete(StepVariantTally))
+    # (its triggers took the weekly rows out of the yearly ones; emptied too, in case they had drifted,
+    # and the weekly rows inserted below put them back)
+    db.session.execute(delete(StepVariantYearTally))
     rows = [{"kelurahan_id": k, "kecamatan_id": kecamatan_of[k], "step": s, "period_start": p, "n": n,
              "n_out_of_order": ooo} for (k, s, p), (n, ooo) in expected_steps().items()]
     if rows:
