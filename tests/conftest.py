@@ -28,6 +28,14 @@ DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") 
 
 
 def _reset_schema(engine) -> None:
+    """Empty the database before the migrations build it: on PostgreSQL the whole schema (tables,
+    the tallies' functions and triggers, extensions), so a database used by an earlier run can be
+    used again."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP SCHEMA public CASCADE")
+            connection.exec_driver_sql("CREATE SCHEMA public")
+        return
     meta = MetaData()
     meta.reflect(bind=engine)
     meta.drop_all(bind=engine)
