@@ -292,6 +292,45 @@ def test_variant_totals_over_any_range_equal_the_weeks(app, ctx):
             _variant_weeks(area, start or far, end or beyond)), (start, end)
 
 
+
+def test_quality_tally_follows_twins_and_phones_through_every_change(app, ctx):
+    """Participants without a phone and suspected duplicates per kelurahan: the tally the kota and
+    province weekly report reads follows inserts of several twins in one statement, a rejection, a
+    move, a changed name or phone and a deletion, and equals the recount (drift)."""
+    from app.reports.models import QualityTally
+
+    (k1, kec1), (k2, _kec2) = kelurahan_of(kecamatan_code="31.74.01")[:2]
+
+    def tally():
+        return {t.kelurahan_id: (t.n_no_phone, t.n_duplicate)
+                for t in db.session.scalars(select(QualityTally)) if t.n_no_phone or t.n_duplicate}
+
+    ids = insert_people([Person(k1, kec1, name="Siti Aminah"), Person(k1, kec1, name="Siti Aminah", phone=None),
+                         Person(k2, kec1, name="Siti Aminah"), Person(k2, kec1, name="Budi Santoso"),
+                         Person(k2, kec1, name="Budi Santoso", birth=date(1990, 1, 1), phone=None)])
+    assert tally() == {k1: (1, 2), k2: (1, 1)} and drift() == []
+    a, b, c, d, e = (db.session.get(Participant, i) for i in ids)
+    c.status = "rejected"                        # the trio becomes a pair
+    db.session.commit()
+    assert tally() == {k1: (1, 2), k2: (1, 0)} and drift() == []
+    b.kelurahan_id = k2                          # the pair lives apart now
+    e.phone = "+6281200000000"
+    db.session.commit()
+    assert tally() == {k1: (0, 1), k2: (1, 1)} and drift() == []
+    d.name_key = "siti aminah"                   # a third twin, then one of them leaves
+    db.session.commit()
+    assert tally() == {k1: (0, 1), k2: (1, 2)} and drift() == []
+    db.session.delete(a)
+    db.session.commit()
+    assert tally() == {k2: (1, 2)} and drift() == []
+    db.session.execute(text("UPDATE quality_tally SET n_duplicate = n_duplicate + 1"))
+    db.session.commit()
+    assert any(p.startswith("quality_tally") for p in drift(limit=0))
+    rebuild()
+    db.session.commit()
+    assert tally() == {k2: (1, 2)} and drift() == []
+
+
 def test_tally_periods_split_weeks_at_the_new_year():
     assert period_of(date(2026, 1, 1)) == date(2026, 1, 1)       # Thursday; the week began 29 Dec 2025
     assert period_of(date(2025, 12, 31)) == date(2025, 12, 29)

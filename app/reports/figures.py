@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask import abort
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 
 from ..core.scoping import KECAMATAN, KOTA, PROVINCE, Scope, get_or_404, scoped
 from ..extensions import db
@@ -20,7 +20,7 @@ from ..participants.steps import STEPS
 from ..regions.models import Kecamatan, Kelurahan, Kota
 from ..settings.services import current_program_settings
 from ..participants.models import ParticipantStep
-from .models import ParticipantTally, StepTally, StepVariantTally, StepVariantYearTally
+from .models import ParticipantTally, QualityTally, StepTally, StepVariantTally, StepVariantYearTally
 from .tallies import period_of
 
 LEVELS = ["provinsi", "kota", "kecamatan", "kelurahan"]
@@ -596,33 +596,19 @@ class WeeklyReport:
 
 def duplicate_counts(area: Area) -> dict[int, int]:
     """Suspected duplicates (``SUSPECTED_DUPLICATE``, the list filter ``duplikat``) per kelurahan of
-    domicile.
+    domicile, asking the condition of each resident of the area (an index seek each): for a
+    kecamatan, a kelurahan, or a pendamping's participants. A kota or the province reads the quality
+    tally instead (:func:`_quality_by_kelurahan`)."""
+    stmt = (select(Participant.kelurahan_id, func.count()).where(SUSPECTED_DUPLICATE)
+            .group_by(Participant.kelurahan_id))
+    return dict(db.session.execute(area.where_domicile(stmt)).all())
 
-    A kecamatan or kelurahan asks the condition of each of its residents (an index seek each). A
-    kota or the province first finds the groups of twins (one pass over the covering index; a twin
-    outside the viewer's scope still makes a visible participant a suspect, as in the list), then
-    counts their members where they live; everyone living in the area is within the viewer's scope.
-    """
-    if area.level in ("kecamatan", "kelurahan") or area.scope.role == "pendamping":
-        stmt = (select(Participant.kelurahan_id, func.count()).where(SUSPECTED_DUPLICATE)
-                .group_by(Participant.kelurahan_id))
-        return dict(db.session.execute(area.where_domicile(stmt)).all())
-    twins = (select(Participant.kecamatan_id, Participant.name_key, Participant.birth_date)
-             .where(Participant.status != "rejected")
-             .group_by(Participant.kecamatan_id, Participant.name_key, Participant.birth_date)
-             .having(func.count() > 1))
-    groups = [tuple(row) for row in db.session.execute(twins)]
-    counts: dict[int, int] = defaultdict(int)
-    for start in range(0, len(groups), 100):
-        # OR of exact keys, not a row-value IN: both databases then seek the index once per group.
-        keys = or_(*(and_(Participant.kecamatan_id == k, Participant.name_key == n, Participant.birth_date == b)
-                     for k, n, b in groups[start:start + 100]))
-        stmt = (select(Participant.kelurahan_id, func.count())
-                .where(Participant.status != "rejected", keys).group_by(Participant.kelurahan_id))
-        for kelurahan_id, n in db.session.execute(stmt):
-            if area.contains(kelurahan_id):
-                counts[kelurahan_id] += n
-    return counts
+
+def _quality_by_kelurahan(area: Area) -> tuple[dict[int, int], dict[int, int]]:
+    """Participants without a phone, and suspected duplicates, per kelurahan of domicile (the quality tally)."""
+    stmt = select(QualityTally.kelurahan_id, QualityTally.n_no_phone, QualityTally.n_duplicate)
+    rows = db.session.execute(area.where(stmt, QualityTally)).all()
+    return {k: a for k, a, _b in rows}, {k: b for k, _a, b in rows}
 
 
 def weekly_report(area: Area, monday: date) -> WeeklyReport:
@@ -640,8 +626,14 @@ def weekly_report(area: Area, monday: date) -> WeeklyReport:
     ledger.add_variants("new", _variants_by_kelurahan(area, start=monday, end=end))
     ledger.add_variants("year", _variants_by_kelurahan(area, start=date(sunday.year, 1, 1), end=end))
     ledger.finish({"total": "steps", "new": "new", "year": "p4_year"})
-    ledger.add_counts("no_phone", _participants_by_kelurahan(area, NO_PHONE))
-    ledger.add_counts("duplicates", duplicate_counts(area))
+    if area.level in ("kecamatan", "kelurahan") or area.scope.role == "pendamping":
+        ledger.add_counts("no_phone", _participants_by_kelurahan(area, NO_PHONE))
+        ledger.add_counts("duplicates", duplicate_counts(area))
+    else:
+        # A kota or the province (whose residents are all within the viewer's scope): the quality tally.
+        no_phone, duplicates = _quality_by_kelurahan(area)
+        ledger.add_counts("no_phone", no_phone)
+        ledger.add_counts("duplicates", duplicates)
     return WeeklyReport(area=area, monday=monday, total=ledger.total(),
                         levels={level: ledger.level(level) for level in area.levels_below})
 

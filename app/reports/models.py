@@ -99,6 +99,25 @@ class StepVariantYearTally(db.Model):
         return kecamatan_clause(cls.kecamatan_id, scope)
 
 
+class QualityTally(db.Model):
+    """The weekly report's data-quality counts per kelurahan of domicile, among participants not
+    rejected: without a phone (``participants.queries.NO_PHONE``) and suspected duplicates
+    (``SUSPECTED_DUPLICATE``: another such participant of the same registering kecamatan, name and
+    birth date). Kept by triggers on ``participant`` (migration ``quality tally``), which look up
+    the twins of the row written through ``ix_participant_kecamatan_name_birth``."""
+
+    __tablename__ = "quality_tally"
+
+    kelurahan_id: Mapped[int] = mapped_column(ForeignKey("kelurahan.id"), primary_key=True)
+    kecamatan_id: Mapped[int] = mapped_column(ForeignKey("kecamatan.id"), index=True)
+    n_no_phone: Mapped[int] = mapped_column(default=0)
+    n_duplicate: Mapped[int] = mapped_column(default=0)
+
+    @classmethod
+    def scope_clause(cls, scope: Scope):
+        return kecamatan_clause(cls.kecamatan_id, scope)
+
+
 # --- Weekly reports as submitted and approved (issue 20) ---------------------------------------
 
 WEEK_STATES = {

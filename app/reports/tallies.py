@@ -11,7 +11,7 @@ from sqlalchemy import case, delete, func, insert, select, update
 from ..extensions import db
 from ..participants.models import Participant, ParticipantStep
 from ..regions.models import Kelurahan
-from .models import ParticipantTally, StepTally, StepVariantTally, StepVariantYearTally
+from .models import ParticipantTally, QualityTally, StepTally, StepVariantTally, StepVariantYearTally
 
 
 def period_of(day: date) -> date:
@@ -55,6 +55,21 @@ def expected_masks() -> dict[int, int]:
     return dict(masks)
 
 
+def expected_quality() -> dict[int, tuple[int, int]]:
+    """(without a phone, suspected duplicates) per kelurahan of domicile, among participants not
+    rejected, from the records: the twins are found here by grouping in Python."""
+    people = db.session.execute(select(Participant.kelurahan_id, Participant.kecamatan_id, Participant.name_key,
+                                       Participant.birth_date, Participant.phone.is_(None))
+                                .where(Participant.status != "rejected")).all()
+    groups = Counter((kecamatan_id, name, birth) for _k, kecamatan_id, name, birth, _np in people)
+    counts: dict[int, list[int]] = {}
+    for kelurahan_id, kecamatan_id, name, birth, no_phone in people:
+        row = counts.setdefault(kelurahan_id, [0, 0])
+        row[0] += bool(no_phone)
+        row[1] += groups[(kecamatan_id, name, birth)] > 1
+    return {k: (a, b) for k, (a, b) in counts.items() if a or b}
+
+
 def drift(limit: int = 20) -> list[str]:
     """Differences between the tallies and the records (empty when they agree)."""
     problems: list[str] = []
@@ -93,6 +108,13 @@ def drift(limit: int = 20) -> list[str]:
     for key in sorted(set(years) | set(stored_years)):
         if years[key] != stored_years[key]:
             problems.append(f"step_variant_year_tally {key}: records {years[key]}, tally {stored_years[key]}")
+    quality = expected_quality()
+    stored_quality = {t.kelurahan_id: (t.n_no_phone, t.n_duplicate)
+                      for t in db.session.scalars(select(QualityTally)) if t.n_no_phone or t.n_duplicate}
+    for key in sorted(set(quality) | set(stored_quality)):
+        if quality.get(key, (0, 0)) != stored_quality.get(key, (0, 0)):
+            problems.append(f"quality_tally {key}: records {quality.get(key, (0, 0))}, "
+                            f"tally {stored_quality.get(key, (0, 0))}")
     return problems[:limit] if limit else problems
 
 
@@ -127,3 +149,8 @@ def rebuild() -> None:
                  "n": n} for (k, s, v, p), n in expected_variants().items()]
     if variants:
         db.session.execute(insert(StepVariantTally), variants)
+    db.session.execute(delete(QualityTally))
+    quality = [{"kelurahan_id": k, "kecamatan_id": kecamatan_of[k], "n_no_phone": a, "n_duplicate": b}
+               for k, (a, b) in expected_quality().items()]
+    if quality:
+        db.session.execute(insert(QualityTally), quality)
