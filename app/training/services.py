@@ -3,7 +3,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -278,16 +278,22 @@ def mark(meeting: Meeting, enrollment: Enrollment, status: str, user, at: dateti
         check_step_date(enrollment.participant, meeting.date, f"Kehadiran di pertemuan {meeting.number}")
     at = mark_time(at)
     revision = next_revision(meeting)
-    previous = db.session.scalars(select(Attendance.status).where(
-        Attendance.meeting_id == meeting.id, Attendance.enrollment_id == enrollment.id)).first()
+    # The standing mark (for the audit) and the course (the audit's kecamatan, the completion rule) in
+    # one query; the course then comes from the identity map.
+    _course, previous = db.session.execute(
+        select(Course, Attendance.status).outerjoin(Attendance, and_(
+            Attendance.meeting_id == meeting.id, Attendance.enrollment_id == enrollment.id))
+        .where(Course.id == meeting.course_id)).one()
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     values = {"meeting_id": meeting.id, "enrollment_id": enrollment.id, "status": status, "automatic": False,
               "marked_by_id": user.id, "marked_at": at, "revision": revision}
     stmt = insert(Attendance).values(**values)
-    applied = db.session.execute(stmt.on_conflict_do_update(
+    # The row as it stands after the upsert comes back with it (no second read).
+    applied = db.session.scalars(stmt.on_conflict_do_update(
         index_elements=["meeting_id", "enrollment_id"],
         set_={k: stmt.excluded[k] for k in ("status", "automatic", "marked_by_id", "marked_at", "revision")},
-        where=Attendance.marked_at <= stmt.excluded.marked_at).returning(Attendance.id)).scalar()
+        where=Attendance.marked_at <= stmt.excluded.marked_at).returning(Attendance),
+        execution_options={"populate_existing": True}).first()
     if applied is None:
         standing = db.session.scalars(select(Attendance).where(
             Attendance.meeting_id == meeting.id, Attendance.enrollment_id == enrollment.id)
@@ -307,9 +313,7 @@ def mark(meeting: Meeting, enrollment: Enrollment, status: str, user, at: dateti
                  summary=f"{enrollment.participant.name}: {STATUS_LABELS[status]} di pertemuan {meeting.number}{note}")
     db.session.flush()
     sync_completion(enrollment)
-    return db.session.scalars(select(Attendance).where(Attendance.meeting_id == meeting.id,
-                                                       Attendance.enrollment_id == enrollment.id)
-                              .execution_options(populate_existing=True)).one()
+    return applied
 
 
 def close_meeting(meeting: Meeting, user) -> int:
@@ -356,10 +360,13 @@ def reopen_meeting(meeting: Meeting) -> int:
 def completion_date(enrollment: Enrollment) -> date | None:
     """The date of the meeting at which the course's rule was met, or None."""
     course = enrollment.course
-    dates = sorted(db.session.scalars(
-        select(Meeting.date).join(Attendance, Attendance.meeting_id == Meeting.id)
-        .where(Attendance.enrollment_id == enrollment.id, Attendance.status.in_(ATTENDED))))
-    required = course.required_meetings()
+    # Every meeting of the course with this enrolment's mark, in one query (the rule needs their number).
+    meetings = db.session.execute(
+        select(Meeting.date, Attendance.status).outerjoin(Attendance, and_(
+            Attendance.meeting_id == Meeting.id, Attendance.enrollment_id == enrollment.id))
+        .where(Meeting.course_id == course.id)).all()
+    dates = sorted(day for day, status in meetings if status in ATTENDED)
+    required = course.required_meetings(len(meetings))
     return dates[required - 1] if required and len(dates) >= required else None
 
 
