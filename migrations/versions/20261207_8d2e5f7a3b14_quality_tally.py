@@ -9,7 +9,9 @@ duplicates by grouping every participant by kecamatan, name and birth date; issu
 ``participant`` moves the counts of the row written and, when it makes or unmakes a pair, of its
 one twin: the twins are looked up through ``ix_participant_kecamatan_name_birth`` (at most two
 rows read). SQLite fires it after each row, PostgreSQL before each row (so that a statement writing
-several twins sees them one at a time, as SQLite does). Existing participants are counted here once.
+several twins sees them one at a time, as SQLite does) under a transaction-level advisory lock on the
+twins' key (so that two transactions writing twins at once see each other; SQLite's writers take
+turns anyway). Existing participants are counted here once.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -56,6 +58,8 @@ BEGIN
   IF p.status = 'rejected' THEN
     RETURN;
   END IF;
+  -- Two transactions writing twins at once take turns here (the later one then sees the other's row).
+  PERFORM pg_advisory_xact_lock(hashtextextended(p.kecamatan_id || '|' || p.name_key || '|' || p.birth_date, 20261207));
   SELECT count(*), min(kelurahan_id) INTO others, other_kelurahan FROM (
     SELECT t.kelurahan_id FROM participant t
     WHERE t.kecamatan_id = p.kecamatan_id AND t.name_key = p.name_key AND t.birth_date = p.birth_date
