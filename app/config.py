@@ -46,6 +46,8 @@ class Config:
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     PROVINCE_NAME = os.environ.get("PROVINCE_NAME", "Provinsi DKI Jakarta")
     PAGE_SIZE = 50
+    # The participant list counts at most this many matches (beyond: "lebih dari 1.000"); issue 17.
+    LIST_COUNT_CAP = 1000
     # The task queue (app/jobs/queue.py): sqlite:///… (default instance/queue.sqlite) or redis://…/2.
     TASK_QUEUE_URL = os.environ.get("TASK_QUEUE_URL")
     JOB_WORKER_STALE_SECONDS = 30  # no heartbeat this long: the page says the queue is not running

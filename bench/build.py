@@ -13,7 +13,7 @@ rows go in with the triggers and secondary indexes out of the way (SQLite: dropp
 again from their own SQL; PostgreSQL: ``session_replication_role = replica`` and COPY, indexes
 dropped and created again), and what the triggers would have kept is computed in bulk afterwards:
 ``participant.steps_mask`` (written with each participant), ``step_tally``, ``participant_tally``,
-``step_variant_tally`` (GROUP BY over the records, the migrations' backfill) and the search index
+``step_variant_tally`` and its yearly roll-up, ``quality_tally`` (GROUP BY, the migrations' backfill), and the search index
 (SQLite FTS5 ``participant_search`` filled in one statement; PostgreSQL's trigram GIN index
 created after the load). PostgreSQL is then vacuumed and analysed (as autovacuum would); SQLite is
 not analysed (the app never runs ANALYZE). ``--verify`` then asks the app itself (``reports.tallies.drift`` and the
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import json
 import os
 import random
@@ -44,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench" / "data"
 BENCH_PASSWORD = "bench-okoce-sandi-2026"
 CHUNK = 50_000  # participants generated and written at a time
-BUILDER_VERSION = 2  # raise it whenever a change here changes the rows written
+BUILDER_VERSION = 4  # raise it whenever a change here changes the rows written
 
 FIRST_M = ["Budi", "Agus", "Ahmad", "Joko", "Rahmat", "Dedi", "Eko", "Hendra", "Rizky", "Fajar", "Andi", "Bayu",
            "Yusuf", "Hadi", "Slamet", "Irfan", "Taufik", "Wahyu", "Doni", "Arif", "Bambang", "Teguh", "Imam",
@@ -102,7 +103,7 @@ COLUMNS = {
     "sequence_counter": ["name", "value"],
 }
 BIG_TABLES = [t for t in COLUMNS if t not in ("sequence_counter",)]
-DERIVED = ["step_tally", "participant_tally", "step_variant_tally"]
+DERIVED = ["step_tally", "participant_tally", "step_variant_tally", "step_variant_year_tally", "quality_tally"]
 
 
 def today_wib() -> date:
@@ -489,6 +490,15 @@ def sqlite_bucket(column: str) -> str:
             f"strftime('%Y-01-01', {column}))")
 
 
+def _migration(name: str):
+    """The module of the migration whose file ends in ``_<name>.py`` (its bulk SQL is reused here)."""
+    (path,) = (Path(__file__).resolve().parent.parent / "migrations" / "versions").glob(f"*_{name}.py")
+    spec = importlib.util.spec_from_file_location(f"migration_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 TALLY_SQL = [
     """INSERT INTO step_tally (kelurahan_id, kecamatan_id, step, period_start, n, n_out_of_order)
        SELECT p.kelurahan_id, k.kecamatan_id, s.step, {period}, count(*),
@@ -504,7 +514,12 @@ TALLY_SQL = [
        FROM participant_step s JOIN participant p ON p.id = s.participant_id JOIN kelurahan k ON k.id = p.kelurahan_id
        WHERE s.variant IS NOT NULL
        GROUP BY p.kelurahan_id, k.kecamatan_id, s.step, s.variant, {period}""",
+    # after the weekly variant rows, the later migrations' own backfills: the yearly variant roll-up
+    # (``{year}``: the dialect's year of a date) and the quality tally
+    _migration("variant_year_tally").BACKFILL,
+    _migration("quality_tally").BACKFILL,
 ]
+YEAR = _migration("variant_year_tally").YEAR
 
 
 class SqliteWriter:
@@ -547,7 +562,7 @@ class SqliteWriter:
         for sql in DERIVED:
             self.conn.execute(f"DELETE FROM {sql}")
         for sql in TALLY_SQL:
-            self.conn.execute(sql.format(period=sqlite_bucket("s.completed_on")))
+            self.conn.execute(sql.format(period=sqlite_bucket("s.completed_on"), year=YEAR["sqlite"]))
         self.conn.execute("DELETE FROM participant_search")
         self.conn.execute("INSERT INTO participant_search (rowid, body) "
                           "SELECT id, name_key || ' ' || lower(business_name) FROM participant")
@@ -604,10 +619,12 @@ class PostgresWriter:
                  f"in {time.monotonic() - started:.0f} s")
         started = time.monotonic()
         with self.conn.transaction():
+            # no trigger fires here either: the yearly variant tally's (on step_variant_tally) is computed in bulk
+            self.conn.execute("SET LOCAL session_replication_role = replica")
             for table in DERIVED:
                 self.conn.execute(f"DELETE FROM {table}")
             for sql in TALLY_SQL:
-                self.conn.execute(sql.format(period="tally_period(s.completed_on)"))
+                self.conn.execute(sql.format(period="tally_period(s.completed_on)", year=YEAR["postgresql"]))
             for table in BIG_TABLES:
                 self.conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                   f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)")

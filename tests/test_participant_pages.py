@@ -85,6 +85,28 @@ def test_sort_and_pagination(app, client, login_as, make_participant):
     assert "1–2 dari 3" in first and "Citra" not in first and "Citra" in second
 
 
+
+def test_search_counts_up_to_the_cap_and_says_more_beyond(app, client, login_as, monkeypatch):
+    """The list counts at most LIST_COUNT_CAP + 1 matches: beyond the cap it says "lebih dari …",
+    pages on while they come back full, and stops at the last one."""
+    from tests.test_reports import Person, insert_people, kelurahan_of
+
+    login_as("staff")
+    with app.app_context():
+        kel, kec = kelurahan_of(kecamatan_code="31.74.01")[0]
+        insert_people([Person(kel, kec, name=f"Siti Aminah {i:03d}") for i in range(230)])
+    monkeypatch.setitem(app.config, "LIST_COUNT_CAP", 200)
+    first = _table(client, "?q=aminah", **{"HX-Request": "true"})
+    assert "lebih dari 200 peserta" in first and "1–50 dari lebih dari 200" in first
+    assert 'rel="next"' in first and "Halaman 1<" in first
+    last = _table(client, "?q=aminah&hal=5")
+    assert "201–230 dari lebih dari 200" in last and 'rel="next"' not in last and 'rel="prev"' in last
+    assert _table(client, "?q=aminah&hal=99999999999999999999").count("Siti Aminah") == 0   # no 5xx
+    monkeypatch.setitem(app.config, "LIST_COUNT_CAP", 300)
+    exact = _table(client, "?q=aminah")
+    assert "230 peserta" in exact and "1–50 dari 230" in exact and "Halaman 1 dari 5" in exact
+
+
 def test_manager_sees_masked_and_facilitator_is_refused(client, login_as, three):
     login_as("manager", kota="31.74")
     html = _table(client)

@@ -204,6 +204,133 @@ def test_drift_is_reported_and_rebuild_repairs_it(app, ctx):
     assert drift() == []
 
 
+
+def _weeks_by_year() -> dict:
+    """The weekly variant tally added up per year in SQL (rows of 0 left out)."""
+    from app.reports.models import StepVariantTally
+    rows = db.session.execute(select(StepVariantTally.kelurahan_id, StepVariantTally.step, StepVariantTally.variant,
+                                     StepVariantTally.period_start, StepVariantTally.n)).all()
+    years: dict = {}
+    for kelurahan_id, step, variant, period, n in rows:
+        key = (kelurahan_id, step, variant, period.year)
+        years[key] = years.get(key, 0) + n
+    return {key: n for key, n in years.items() if n}
+
+
+def _year_rows() -> dict:
+    from app.reports.models import StepVariantYearTally
+    return {(t.kelurahan_id, t.step, t.variant, t.year): t.n
+            for t in db.session.scalars(select(StepVariantYearTally)) if t.n}
+
+
+def test_variant_year_tally_is_the_sum_of_its_weeks_through_every_change(app, ctx, make_participant):
+    """The yearly roll-up equals the weekly variant tally added up per year after steps are inserted,
+    moved across the new year, changed in kind, removed, and their participant moved; a drifted year
+    is reported and rebuilt."""
+    from app.participants.services import record_step, remove_step
+    from app.reports.models import StepVariantYearTally
+
+    ids = [make_participant(kecamatan="31.74.01", name=n) for n in ("Siti Aminah", "Budi Santoso", "Dewi Lestari")]
+    a, b, c = (db.session.get(Participant, i) for i in ids)
+    record_step(a, 1, date(2025, 12, 30), "test", variant="walkin")
+    record_step(b, 1, date(2026, 1, 2), "test", variant="online")
+    record_step(c, 1, date(2026, 1, 2), "test", variant="online")
+    record_step(a, 4, date(2025, 12, 31), "test", variant="sku")
+    record_step(b, 4, date(2026, 3, 3), "test", variant="iumk")
+    db.session.commit()
+    assert _year_rows() == _weeks_by_year() != {}
+    kel = a.kelurahan_id
+    assert _year_rows()[(kel, 1, "online", 2026)] == 2
+    assert _year_rows()[(kel, 4, "sku", 2025)] == 1
+    step = db.session.scalars(select(ParticipantStep).where(ParticipantStep.participant_id == a.id,
+                                                            ParticipantStep.step == 4)).one()
+    step.completed_on, step.variant = date(2026, 1, 6), "nib"       # into the next year, another kind
+    a.kelurahan_id = kelurahan_of(kecamatan_code="31.71.06")[0][0]   # a moves to Menteng
+    a.kecamatan_id = kecamatan_by_code("31.71.06").id
+    db.session.commit()
+    assert _year_rows() == _weeks_by_year()
+    assert (kel, 4, "sku", 2025) not in _year_rows()
+    assert _year_rows()[(a.kelurahan_id, 4, "nib", 2026)] == 1
+    remove_step(b, 4, "test")
+    db.session.execute(ParticipantStep.__table__.delete().where(ParticipantStep.participant_id == c.id))
+    db.session.commit()
+    assert _year_rows() == _weeks_by_year()
+    assert _year_rows()[(kel, 1, "online", 2026)] == 1
+    assert drift() == []
+    db.session.execute(text("UPDATE step_variant_year_tally SET n = n + 3"))
+    db.session.commit()
+    assert any(p.startswith("step_variant_year_tally") for p in drift(limit=0))
+    rebuild()
+    db.session.commit()
+    assert drift() == [] and _year_rows() == _weeks_by_year()
+    assert db.session.scalar(select(func.count()).select_from(StepVariantYearTally)) > 0
+
+
+def test_variant_totals_over_any_range_equal_the_weeks(app, ctx):
+    """Variant counts over a range of periods, read from years less or plus weeks, are the weekly
+    tally's own sum for every kind of range the dashboard and the report ask."""
+    from app.reports.figures import _variant_weeks, _variants_by_kelurahan, area_for, next_period
+    from app.core.scoping import Scope
+
+    rng = random.Random(11)
+    insert_people(random_people(rng, kelurahan_of(kota_code="31.74"), 150, date(2024, 11, 1), date(2026, 11, 30)))
+    area = area_for(Scope(level="province", kecamatan_ids=None))
+
+    def summed(rows):
+        out: dict = {}
+        for k, s, v, n in rows:
+            out[(k, s, v)] = out.get((k, s, v), 0) + n
+        return {key: n for key, n in out.items() if n}
+
+    far, beyond = date(2000, 1, 1), date(2100, 1, 1)
+    ranges = [(None, next_period(date(2026, 12, 7))), (None, date(2026, 1, 1)), (None, next_period(date(2025, 3, 4))),
+              (date(2026, 1, 1), next_period(date(2026, 12, 7))), (date(2025, 1, 1), next_period(date(2025, 2, 2))),
+              (date(2026, 6, 1), date(2026, 6, 8)), (date(2025, 12, 29), date(2026, 1, 1)),
+              (date(2025, 2, 3), next_period(date(2026, 10, 1))), (date(2024, 12, 2), None), (None, None)]
+    for start, end in ranges:
+        assert summed(_variants_by_kelurahan(area, start, end)) == summed(
+            _variant_weeks(area, start or far, end or beyond)), (start, end)
+
+
+
+def test_quality_tally_follows_twins_and_phones_through_every_change(app, ctx):
+    """Participants without a phone and suspected duplicates per kelurahan: the tally the kota and
+    province weekly report reads follows inserts of several twins in one statement, a rejection, a
+    move, a changed name or phone and a deletion, and equals the recount (drift)."""
+    from app.reports.models import QualityTally
+
+    (k1, kec1), (k2, _kec2) = kelurahan_of(kecamatan_code="31.74.01")[:2]
+
+    def tally():
+        return {t.kelurahan_id: (t.n_no_phone, t.n_duplicate)
+                for t in db.session.scalars(select(QualityTally)) if t.n_no_phone or t.n_duplicate}
+
+    ids = insert_people([Person(k1, kec1, name="Siti Aminah"), Person(k1, kec1, name="Siti Aminah", phone=None),
+                         Person(k2, kec1, name="Siti Aminah"), Person(k2, kec1, name="Budi Santoso"),
+                         Person(k2, kec1, name="Budi Santoso", birth=date(1990, 1, 1), phone=None)])
+    assert tally() == {k1: (1, 2), k2: (1, 1)} and drift() == []
+    a, b, c, d, e = (db.session.get(Participant, i) for i in ids)
+    c.status = "rejected"                        # the trio becomes a pair
+    db.session.commit()
+    assert tally() == {k1: (1, 2), k2: (1, 0)} and drift() == []
+    b.kelurahan_id = k2                          # the pair lives apart now
+    e.phone = "+6281200000000"
+    db.session.commit()
+    assert tally() == {k1: (0, 1), k2: (1, 1)} and drift() == []
+    d.name_key = "siti aminah"                   # a third twin, then one of them leaves
+    db.session.commit()
+    assert tally() == {k1: (0, 1), k2: (1, 2)} and drift() == []
+    db.session.delete(a)
+    db.session.commit()
+    assert tally() == {k2: (1, 2)} and drift() == []
+    db.session.execute(text("UPDATE quality_tally SET n_duplicate = n_duplicate + 1"))
+    db.session.commit()
+    assert any(p.startswith("quality_tally") for p in drift(limit=0))
+    rebuild()
+    db.session.commit()
+    assert tally() == {k2: (1, 2)} and drift() == []
+
+
 def test_tally_periods_split_weeks_at_the_new_year():
     assert period_of(date(2026, 1, 1)) == date(2026, 1, 1)       # Thursday; the week began 29 Dec 2025
     assert period_of(date(2025, 12, 31)) == date(2025, 12, 29)

@@ -122,6 +122,37 @@ def test_a_tap_brings_the_rows_changed_since_its_screen(app, make_user, make_cou
     assert "roster-poll" not in plain and plain.count('class="roster-row') == 1
 
 
+def test_a_tap_costs_few_statements(app, make_user, make_course, make_participant):
+    """A tap (an htmx mark that changes a row) runs a fixed, small number of SQL statements: the
+    session and the user, the meeting and the enrolment once, the meeting's revision lock, one
+    upsert, the audit row, the completion check, the row's number, and the counters in one query."""
+    from sqlalchemy import event as sa_event
+
+    meeting, enrollments, (a, _b) = two_devices(app, make_user, make_course, make_participant)
+    with app.app_context():
+        engine = db.engine
+    seen = []
+
+    def listener(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    tap(a, meeting, enrollments[0], "hadir")  # warm up (settings, caches)
+    data = {"status": "hadir", "csrf_token": csrf_from(a, f"/pertemuan/{meeting}")}
+    sa_event.listen(engine, "before_cursor_execute", listener)
+    try:
+        answer = a.post(f"/pertemuan/{meeting}/tandai/{enrollments[1]}", data=data, headers=HX)
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", listener)
+    assert answer.status_code == 200 and "Hadir <strong>2</strong>" in answer.get_data(as_text=True)
+    statements = [s for s in seen if not s.startswith("BEGIN")]  # (SQLite's BEGIN IMMEDIATE is a statement)
+    assert sum(s.startswith("INSERT INTO attendance") for s in statements) == 1          # one upsert, no re-read
+    assert sum(s.startswith("SELECT attendance.status") for s in statements) == 0
+    assert sum("coalesce(attendance.status" in s for s in statements) == 1               # the counters
+    # 20: 10 in the transaction that marks (was 13: the standing mark, the course, the course's meetings and
+    # the row after the upsert were each a query of their own), 10 after its commit.
+    assert len(statements) <= 20, "\n".join(s.split("\n")[0][:100] for s in statements)
+
+
 # --- The bazaar-day attendance list: the same mechanism (core.roster, core.once) ---------------
 
 def two_desks_at_an_event(app, make_user, make_participant, count=4):

@@ -1,4 +1,8 @@
-"""Pagination with a COUNT and a LIMIT/OFFSET; never loads a whole table."""
+"""Pagination with a COUNT and a LIMIT/OFFSET; never loads a whole table.
+
+A list that may match a large part of a million rows (the participant list, its search by name)
+passes ``cap``: it counts at most ``cap + 1`` matches, and beyond ``cap`` the page says "more than"
+(``Page.capped``) and moves on while pages come back full."""
 from dataclasses import dataclass
 from math import ceil
 
@@ -14,6 +18,13 @@ class Page:
     number: int
     size: int
     total: int
+    cap: int | None = None  # counted up to cap + 1 matches only
+    more: bool = False  # (capped) another page follows this one
+
+    @property
+    def capped(self) -> bool:
+        """More matches than the cap: ``total`` is only a lower bound."""
+        return self.cap is not None and self.total > self.cap
 
     @property
     def pages(self) -> int:
@@ -25,6 +36,8 @@ class Page:
 
     @property
     def has_next(self) -> bool:
+        if self.capped:
+            return self.more
         return self.number < self.pages
 
     @property
@@ -33,18 +46,23 @@ class Page:
 
     @property
     def last_index(self) -> int:
+        if self.capped:
+            return self.first_index + len(self.items) - 1
         return min(self.total, self.number * self.size)
 
 
-def paginate(stmt: Select, number, size: int | None = None) -> Page:
+def paginate(stmt: Select, number, size: int | None = None, cap: int | None = None) -> Page:
     size = size or current_app.config["PAGE_SIZE"]
     try:
         number = max(1, int(number))
     except (TypeError, ValueError):
         number = 1
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    pages = max(1, ceil(total / size))
-    number = min(number, pages)
-    query = stmt.limit(size).offset((number - 1) * size)
-    items = list(db.session.scalars(query))
-    return Page(items=items, number=number, size=size, total=total)
+    counted = stmt.order_by(None) if cap is None else stmt.order_by(None).limit(cap + 1)
+    total = db.session.scalar(select(func.count()).select_from(counted.subquery()))
+    if cap is None or total <= cap:
+        number = min(number, max(1, ceil(total / size)))
+        items = list(db.session.scalars(stmt.limit(size).offset((number - 1) * size)))
+        return Page(items=items, number=number, size=size, total=total, cap=cap)
+    number = min(number, 10 ** 6)  # (an absurd page number is no offset for the database)
+    items = list(db.session.scalars(stmt.limit(size + 1).offset((number - 1) * size)))
+    return Page(items=items[:size], number=number, size=size, total=total, cap=cap, more=len(items) > size)

@@ -1,6 +1,6 @@
 from datetime import date
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -108,7 +108,7 @@ def filter_args(form) -> dict:
 @roles_required(*VIEW_ROLES)
 def index():
     form, filters = filter_form()
-    page = paginate(participant_query(filters), request.args.get("hal", 1))
+    page = paginate(participant_query(filters), request.args.get("hal", 1), cap=current_app.config["LIST_COUNT_CAP"])
     steps = steps_reached([p.id for p in page.items])
     return render("participants/index.html", "participants/_table.html", form=form, page=page, steps=steps,
                   args=filter_args(form), unmasked=sees_personal_data(current_user))

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask import abort
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 
 from ..core.scoping import KECAMATAN, KOTA, PROVINCE, Scope, get_or_404, scoped
 from ..extensions import db
@@ -20,7 +20,7 @@ from ..participants.steps import STEPS
 from ..regions.models import Kecamatan, Kelurahan, Kota
 from ..settings.services import current_program_settings
 from ..participants.models import ParticipantStep
-from .models import ParticipantTally, StepTally, StepVariantTally
+from .models import ParticipantTally, QualityTally, StepTally, StepVariantTally, StepVariantYearTally
 from .tallies import period_of
 
 LEVELS = ["provinsi", "kota", "kecamatan", "kelurahan"]
@@ -258,17 +258,57 @@ def next_period(day: date) -> date:
     return min(day - timedelta(days=day.weekday()) + timedelta(days=7), date(day.year + 1, 1, 1))
 
 
+VARIANT_STEPS = sorted({v.step for v in VARIANTS})
+
+
 def _variants_by_kelurahan(area: Area, start: date | None = None, end: date | None = None):
-    """(kelurahan, step, variant, participants) from the variant tally, periods from ``start`` to before ``end``."""
+    """(kelurahan, step, variant, participants) of the periods from ``start`` to before ``end`` (period
+    starts; None: open). Whole years come from the yearly roll-up; the part of a year at either end
+    from its weeks, or from its year less the weeks outside the part, whichever reads fewer weeks.
+    Rows of one key may repeat (and be negative): callers add them up."""
+    rows = []
+    first_full = None if start is None else (start.year if start == date(start.year, 1, 1) else start.year + 1)
+    last_full = None if end is None else end.year - 1
+    if first_full is None or last_full is None or first_full <= last_full:
+        rows += _variant_years(area, first_full, last_full)
+    parts = []
+    if start is not None and start != date(start.year, 1, 1):
+        parts.append((start, min(end, date(start.year + 1, 1, 1)) if end else date(start.year + 1, 1, 1)))
+    if end is not None and end != date(end.year, 1, 1) and not (parts and start.year == end.year):
+        parts.append((max(start, date(end.year, 1, 1)) if start else date(end.year, 1, 1), end))
+    for a, b in parts:
+        year_start, year_end = date(a.year, 1, 1), date(a.year + 1, 1, 1)
+        if (b - a) * 2 <= year_end - year_start:
+            rows += _variant_weeks(area, a, b)
+            continue
+        rows += _variant_years(area, a.year, a.year)
+        for outside in ((year_start, a), (b, year_end)):
+            if outside[0] < outside[1]:
+                rows += [(k, s, v, -n) for k, s, v, n in _variant_weeks(area, *outside)]
+    return rows
+
+
+def _variant_weeks(area: Area, start: date, end: date):
+    """(kelurahan, step, variant, participants) from the weekly variant tally, periods in [start, end)."""
     stmt = (select(StepVariantTally.kelurahan_id, StepVariantTally.step, StepVariantTally.variant,
                    func.sum(StepVariantTally.n))
-            .where(StepVariantTally.step.in_(sorted({v.step for v in VARIANTS})))
+            .where(StepVariantTally.step.in_(VARIANT_STEPS), StepVariantTally.period_start >= start,
+                   StepVariantTally.period_start < end)
             .group_by(StepVariantTally.kelurahan_id, StepVariantTally.step, StepVariantTally.variant))
-    if start:
-        stmt = stmt.where(StepVariantTally.period_start >= start)
-    if end:
-        stmt = stmt.where(StepVariantTally.period_start < end)
     return db.session.execute(area.where(stmt, StepVariantTally)).all()
+
+
+def _variant_years(area: Area, first: int | None, last: int | None):
+    """The same from the yearly roll-up, years ``first`` to ``last`` (None: open)."""
+    stmt = (select(StepVariantYearTally.kelurahan_id, StepVariantYearTally.step, StepVariantYearTally.variant,
+                   func.sum(StepVariantYearTally.n))
+            .where(StepVariantYearTally.step.in_(VARIANT_STEPS))
+            .group_by(StepVariantYearTally.kelurahan_id, StepVariantYearTally.step, StepVariantYearTally.variant))
+    if first is not None:
+        stmt = stmt.where(StepVariantYearTally.year >= first)
+    if last is not None:
+        stmt = stmt.where(StepVariantYearTally.year <= last)
+    return db.session.execute(area.where(stmt, StepVariantYearTally)).all()
 
 
 def _dated_after(area: Area, day: date):
@@ -556,33 +596,19 @@ class WeeklyReport:
 
 def duplicate_counts(area: Area) -> dict[int, int]:
     """Suspected duplicates (``SUSPECTED_DUPLICATE``, the list filter ``duplikat``) per kelurahan of
-    domicile.
+    domicile, asking the condition of each resident of the area (an index seek each): for a
+    kecamatan, a kelurahan, or a pendamping's participants. A kota or the province reads the quality
+    tally instead (:func:`_quality_by_kelurahan`)."""
+    stmt = (select(Participant.kelurahan_id, func.count()).where(SUSPECTED_DUPLICATE)
+            .group_by(Participant.kelurahan_id))
+    return dict(db.session.execute(area.where_domicile(stmt)).all())
 
-    A kecamatan or kelurahan asks the condition of each of its residents (an index seek each). A
-    kota or the province first finds the groups of twins (one pass over the covering index; a twin
-    outside the viewer's scope still makes a visible participant a suspect, as in the list), then
-    counts their members where they live; everyone living in the area is within the viewer's scope.
-    """
-    if area.level in ("kecamatan", "kelurahan") or area.scope.role == "pendamping":
-        stmt = (select(Participant.kelurahan_id, func.count()).where(SUSPECTED_DUPLICATE)
-                .group_by(Participant.kelurahan_id))
-        return dict(db.session.execute(area.where_domicile(stmt)).all())
-    twins = (select(Participant.kecamatan_id, Participant.name_key, Participant.birth_date)
-             .where(Participant.status != "rejected")
-             .group_by(Participant.kecamatan_id, Participant.name_key, Participant.birth_date)
-             .having(func.count() > 1))
-    groups = [tuple(row) for row in db.session.execute(twins)]
-    counts: dict[int, int] = defaultdict(int)
-    for start in range(0, len(groups), 100):
-        # OR of exact keys, not a row-value IN: both databases then seek the index once per group.
-        keys = or_(*(and_(Participant.kecamatan_id == k, Participant.name_key == n, Participant.birth_date == b)
-                     for k, n, b in groups[start:start + 100]))
-        stmt = (select(Participant.kelurahan_id, func.count())
-                .where(Participant.status != "rejected", keys).group_by(Participant.kelurahan_id))
-        for kelurahan_id, n in db.session.execute(stmt):
-            if area.contains(kelurahan_id):
-                counts[kelurahan_id] += n
-    return counts
+
+def _quality_by_kelurahan(area: Area) -> tuple[dict[int, int], dict[int, int]]:
+    """Participants without a phone, and suspected duplicates, per kelurahan of domicile (the quality tally)."""
+    stmt = select(QualityTally.kelurahan_id, QualityTally.n_no_phone, QualityTally.n_duplicate)
+    rows = db.session.execute(area.where(stmt, QualityTally)).all()
+    return {k: a for k, a, _b in rows}, {k: b for k, _a, b in rows}
 
 
 def weekly_report(area: Area, monday: date) -> WeeklyReport:
@@ -600,8 +626,14 @@ def weekly_report(area: Area, monday: date) -> WeeklyReport:
     ledger.add_variants("new", _variants_by_kelurahan(area, start=monday, end=end))
     ledger.add_variants("year", _variants_by_kelurahan(area, start=date(sunday.year, 1, 1), end=end))
     ledger.finish({"total": "steps", "new": "new", "year": "p4_year"})
-    ledger.add_counts("no_phone", _participants_by_kelurahan(area, NO_PHONE))
-    ledger.add_counts("duplicates", duplicate_counts(area))
+    if area.level in ("kecamatan", "kelurahan") or area.scope.role == "pendamping":
+        ledger.add_counts("no_phone", _participants_by_kelurahan(area, NO_PHONE))
+        ledger.add_counts("duplicates", duplicate_counts(area))
+    else:
+        # A kota or the province (whose residents are all within the viewer's scope): the quality tally.
+        no_phone, duplicates = _quality_by_kelurahan(area)
+        ledger.add_counts("no_phone", no_phone)
+        ledger.add_counts("duplicates", duplicates)
     return WeeklyReport(area=area, monday=monday, total=ledger.total(),
                         levels={level: ledger.level(level) for level in area.levels_below})
 

@@ -79,6 +79,45 @@ class StepVariantTally(db.Model):
         return kecamatan_clause(cls.kecamatan_id, scope)
 
 
+class StepVariantYearTally(db.Model):
+    """:class:`StepVariantTally` added up per calendar year (a tally period never straddles two), so
+    totals over years read a few thousand rows instead of every week. Kept by triggers on
+    ``step_variant_tally`` itself (migration ``variant year tally``): every change of a weekly row
+    moves its year's row by the same amount."""
+
+    __tablename__ = "step_variant_year_tally"
+
+    kelurahan_id: Mapped[int] = mapped_column(ForeignKey("kelurahan.id"), primary_key=True)
+    step: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    variant: Mapped[str] = mapped_column(String(10), primary_key=True)
+    year: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    kecamatan_id: Mapped[int] = mapped_column(ForeignKey("kecamatan.id"), index=True)
+    n: Mapped[int] = mapped_column(default=0)
+
+    @classmethod
+    def scope_clause(cls, scope: Scope):
+        return kecamatan_clause(cls.kecamatan_id, scope)
+
+
+class QualityTally(db.Model):
+    """The weekly report's data-quality counts per kelurahan of domicile, among participants not
+    rejected: without a phone (``participants.queries.NO_PHONE``) and suspected duplicates
+    (``SUSPECTED_DUPLICATE``: another such participant of the same registering kecamatan, name and
+    birth date). Kept by triggers on ``participant`` (migration ``quality tally``), which look up
+    the twins of the row written through ``ix_participant_kecamatan_name_birth``."""
+
+    __tablename__ = "quality_tally"
+
+    kelurahan_id: Mapped[int] = mapped_column(ForeignKey("kelurahan.id"), primary_key=True)
+    kecamatan_id: Mapped[int] = mapped_column(ForeignKey("kecamatan.id"), index=True)
+    n_no_phone: Mapped[int] = mapped_column(default=0)
+    n_duplicate: Mapped[int] = mapped_column(default=0)
+
+    @classmethod
+    def scope_clause(cls, scope: Scope):
+        return kecamatan_clause(cls.kecamatan_id, scope)
+
+
 # --- Weekly reports as submitted and approved (issue 20) ---------------------------------------
 
 WEEK_STATES = {

@@ -11,7 +11,7 @@ from sqlalchemy import case, delete, func, insert, select, update
 from ..extensions import db
 from ..participants.models import Participant, ParticipantStep
 from ..regions.models import Kelurahan
-from .models import ParticipantTally, StepTally, StepVariantTally
+from .models import ParticipantTally, QualityTally, StepTally, StepVariantTally, StepVariantYearTally
 
 
 def period_of(day: date) -> date:
@@ -55,6 +55,21 @@ def expected_masks() -> dict[int, int]:
     return dict(masks)
 
 
+def expected_quality() -> dict[int, tuple[int, int]]:
+    """(without a phone, suspected duplicates) per kelurahan of domicile, among participants not
+    rejected, from the records: the twins are found here by grouping in Python."""
+    people = db.session.execute(select(Participant.kelurahan_id, Participant.kecamatan_id, Participant.name_key,
+                                       Participant.birth_date, Participant.phone.is_(None))
+                                .where(Participant.status != "rejected")).all()
+    groups = Counter((kecamatan_id, name, birth) for _k, kecamatan_id, name, birth, _np in people)
+    counts: dict[int, list[int]] = {}
+    for kelurahan_id, kecamatan_id, name, birth, no_phone in people:
+        row = counts.setdefault(kelurahan_id, [0, 0])
+        row[0] += bool(no_phone)
+        row[1] += groups[(kecamatan_id, name, birth)] > 1
+    return {k: (a, b) for k, (a, b) in counts.items() if a or b}
+
+
 def drift(limit: int = 20) -> list[str]:
     """Differences between the tallies and the records (empty when they agree)."""
     problems: list[str] = []
@@ -85,11 +100,26 @@ def drift(limit: int = 20) -> list[str]:
     for key in sorted(set(variants) | set(stored_variants)):
         if variants[key] != stored_variants[key]:
             problems.append(f"step_variant_tally {key}: records {variants[key]}, tally {stored_variants[key]}")
+    years: Counter = Counter()
+    for (kelurahan_id, step, variant, period), n in variants.items():
+        years[(kelurahan_id, step, variant, period.year)] += n
+    stored_years = Counter({(t.kelurahan_id, t.step, t.variant, t.year): t.n
+                            for t in db.session.scalars(select(StepVariantYearTally))})
+    for key in sorted(set(years) | set(stored_years)):
+        if years[key] != stored_years[key]:
+            problems.append(f"step_variant_year_tally {key}: records {years[key]}, tally {stored_years[key]}")
+    quality = expected_quality()
+    stored_quality = {t.kelurahan_id: (t.n_no_phone, t.n_duplicate)
+                      for t in db.session.scalars(select(QualityTally)) if t.n_no_phone or t.n_duplicate}
+    for key in sorted(set(quality) | set(stored_quality)):
+        if quality.get(key, (0, 0)) != stored_quality.get(key, (0, 0)):
+            problems.append(f"quality_tally {key}: records {quality.get(key, (0, 0))}, "
+                            f"tally {stored_quality.get(key, (0, 0))}")
     return problems[:limit] if limit else problems
 
 
 def rebuild() -> None:
-    """Recompute both tallies from the records (after a restore from an old dump, say)."""
+    """Recompute the tallies from the records (after a restore from an old dump, say)."""
     masks = expected_masks()
     db.session.execute(update(Participant).where(Participant.steps_mask != 0).values(steps_mask=0))
     by_mask: dict[int, list[int]] = {}
@@ -103,6 +133,9 @@ def rebuild() -> None:
     db.session.execute(delete(StepTally))
     db.session.execute(delete(ParticipantTally))
     db.session.execute(delete(StepVariantTally))
+    # (its triggers took the weekly rows out of the yearly ones; emptied too, in case they had drifted,
+    # and the weekly rows inserted below put them back)
+    db.session.execute(delete(StepVariantYearTally))
     rows = [{"kelurahan_id": k, "kecamatan_id": kecamatan_of[k], "step": s, "period_start": p, "n": n,
              "n_out_of_order": ooo} for (k, s, p), (n, ooo) in expected_steps().items()]
     if rows:
@@ -116,3 +149,8 @@ def rebuild() -> None:
                  "n": n} for (k, s, v, p), n in expected_variants().items()]
     if variants:
         db.session.execute(insert(StepVariantTally), variants)
+    db.session.execute(delete(QualityTally))
+    quality = [{"kelurahan_id": k, "kecamatan_id": kecamatan_of[k], "n_no_phone": a, "n_duplicate": b}
+               for k, (a, b) in expected_quality().items()]
+    if quality:
+        db.session.execute(insert(QualityTally), quality)

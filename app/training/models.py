@@ -51,8 +51,9 @@ class Course(db.Model):
     def capacity(self) -> int:
         return min((m.capacity for m in self.meetings), default=100)
 
-    def required_meetings(self) -> int:
-        total = len(self.meetings)
+    def required_meetings(self, total: int | None = None) -> int:
+        """How many meetings the rule asks for, of ``total`` (default: the course's meetings)."""
+        total = len(self.meetings) if total is None else total
         return min(self.min_meetings, total) if self.min_meetings else total
 
     @property

@@ -3,7 +3,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -240,7 +240,7 @@ def check_in(meeting: Meeting, typed: str, user, enrol_now: bool = False, at: da
     return outcome
 
 
-def mark(meeting: Meeting, enrollment: Enrollment, status: str, user, at: datetime | None = None) -> Attendance:
+def mark(meeting: Meeting, enrollment: Enrollment, status: str, user, at: datetime | None = None) -> int:
     """Set one mark (insert or update that single row) and re-evaluate completion. The later mark
     by the time it was made wins: an older one raises MarkSuperseded (and is kept in the audit)."""
     if status not in STATUS_LABELS:
@@ -254,8 +254,12 @@ def mark(meeting: Meeting, enrollment: Enrollment, status: str, user, at: dateti
         check_step_date(enrollment.participant, meeting.date, f"Kehadiran di pertemuan {meeting.number}")
     at = mark_time(at)
     revision = next_revision(meeting)
-    previous = db.session.scalars(select(Attendance.status).where(
-        Attendance.meeting_id == meeting.id, Attendance.enrollment_id == enrollment.id)).first()
+    # The standing mark (for the audit) and the course (the audit's kecamatan, the completion rule) in
+    # one query; the course then comes from the identity map.
+    _course, previous = db.session.execute(
+        select(Course, Attendance.status).outerjoin(Attendance, and_(
+            Attendance.meeting_id == meeting.id, Attendance.enrollment_id == enrollment.id))
+        .where(Course.id == meeting.course_id)).one()
     key = {"meeting_id": meeting.id, "enrollment_id": enrollment.id}
     applied = write_if_later(Attendance, key, {"status": status, "automatic": False, "marked_by_id": user.id,
                                                "marked_at": at, "revision": revision})
@@ -276,9 +280,7 @@ def mark(meeting: Meeting, enrollment: Enrollment, status: str, user, at: dateti
                  summary=f"{enrollment.participant.name}: {STATUS_LABELS[status]} di pertemuan {meeting.number}{note}")
     db.session.flush()
     sync_completion(enrollment)
-    return db.session.scalars(select(Attendance).where(Attendance.meeting_id == meeting.id,
-                                                       Attendance.enrollment_id == enrollment.id)
-                              .execution_options(populate_existing=True)).one()
+    return applied
 
 
 def close_meeting(meeting: Meeting, user) -> int:
@@ -325,10 +327,13 @@ def reopen_meeting(meeting: Meeting) -> int:
 def completion_date(enrollment: Enrollment) -> date | None:
     """The date of the meeting at which the course's rule was met, or None."""
     course = enrollment.course
-    dates = sorted(db.session.scalars(
-        select(Meeting.date).join(Attendance, Attendance.meeting_id == Meeting.id)
-        .where(Attendance.enrollment_id == enrollment.id, Attendance.status.in_(ATTENDED))))
-    required = course.required_meetings()
+    # Every meeting of the course with this enrolment's mark, in one query (the rule needs their number).
+    meetings = db.session.execute(
+        select(Meeting.date, Attendance.status).outerjoin(Attendance, and_(
+            Attendance.meeting_id == Meeting.id, Attendance.enrollment_id == enrollment.id))
+        .where(Meeting.course_id == course.id)).all()
+    dates = sorted(day for day, status in meetings if status in ATTENDED)
+    required = course.required_meetings(len(meetings))
     return dates[required - 1] if required and len(dates) >= required else None
 
 
