@@ -54,6 +54,22 @@ def assert_404_to_another_kecamatan(app, make_user, job_url: str, link: str) -> 
     assert other.get(link).status_code == 404
 
 
+def ready_for_letters(app, make_participant, count: int) -> list[int]:
+    """``count`` trained participants of Tebet (mode bebas), and Tebet's letterhead: ready for an SKU letter."""
+    from app.settings.services import save_letterhead
+    from tests.conftest import kecamatan_by_code
+    from tests.test_steps import give_steps
+
+    set_mode(app, "bebas")
+    ids = [make_participant(name=f"Calon Izin {i}") for i in range(count)]
+    for participant_id in ids:
+        give_steps(app, participant_id, 2)
+    with app.app_context():
+        save_letterhead(kecamatan_by_code("31.74.01"), {"office_name": "Kantor Kecamatan Tebet", "camat_name": "Camat"})
+        db.session.commit()
+    return ids
+
+
 def test_a_long_card_sheet_is_printed_by_the_worker(app, client, login_as, make_participant, make_user, worker,
                                                     monkeypatch):
     monkeypatch.setitem(app.config, "PDF_JOB_PAGES", 1)  # 9 cards: two A4 sheets of 8
@@ -75,19 +91,10 @@ def test_a_long_card_sheet_is_printed_by_the_worker(app, client, login_as, make_
 def test_a_long_batch_of_sku_letters_is_printed_by_the_worker_numbered_across_the_batch(
         app, client, login_as, make_participant, make_user, worker, monkeypatch):
     from app.licensing.models import SkuLetter
-    from app.settings.services import save_letterhead
-    from tests.conftest import kecamatan_by_code
-    from tests.test_steps import give_steps
 
     monkeypatch.setitem(app.config, "PDF_JOB_PAGES", 2)
-    set_mode(app, "bebas")
     login_as("staff")
-    ids = [make_participant(name=f"Calon Izin {i}") for i in range(3)]
-    for participant_id in ids:
-        give_steps(app, participant_id, 2)
-    with app.app_context():
-        save_letterhead(kecamatan_by_code("31.74.01"), {"office_name": "Kantor Kecamatan Tebet", "camat_name": "Camat"})
-        db.session.commit()
+    ids = ready_for_letters(app, make_participant, 3)
     html = client.get("/siap-izin").get_data(as_text=True)
     form = {"participant_id": [str(i) for i in ids], "csrf_token": CSRF_RE.search(html).group(1),
             "_once": ONCE_RE.search(html).group(1)}
@@ -110,19 +117,10 @@ def test_a_long_batch_of_sku_letters_is_printed_by_the_worker_numbered_across_th
 def test_letters_rendered_in_parts_keep_their_page_numbers(app, client, login_as, make_participant, monkeypatch):
     """A batch longer than a part (here two letters) counts its pages on across the parts."""
     import app.jobs.documents as documents
-    from app.settings.services import save_letterhead
-    from tests.conftest import kecamatan_by_code
-    from tests.test_steps import give_steps
 
     monkeypatch.setattr(documents, "PAGES_PER_PART", 2)
-    set_mode(app, "bebas")
     login_as("staff")
-    ids = [make_participant(name=f"Calon Izin {i}") for i in range(5)]
-    for participant_id in ids:
-        give_steps(app, participant_id, 2)
-    with app.app_context():
-        save_letterhead(kecamatan_by_code("31.74.01"), {"office_name": "Kantor Kecamatan Tebet", "camat_name": "Camat"})
-        db.session.commit()
+    ids = ready_for_letters(app, make_participant, 5)
     response = post_form(client, "/siap-izin/surat.pdf", {"participant_id": [str(i) for i in ids]})
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     pages = [page.extract_text() for page in PdfReader(io.BytesIO(response.get_data())).pages]
@@ -131,15 +129,21 @@ def test_letters_rendered_in_parts_keep_their_page_numbers(app, client, login_as
         (str(n), "5") for n in range(1, 6)]
 
 
+def event_with_signups(app, client, make_participant, count: int) -> int:
+    """A Tebet bazaar of five booths with ``count`` sign-ups made by the logged-in desk (mode bebas)."""
+    set_mode(app, "bebas")
+    event_id = make_event(app, booths=5)
+    ids = people(make_participant, count)
+    post_form(client, f"/acara/{event_id}/daftar", {"participant_id": [str(i) for i in ids]},
+              token_url=f"/acara/{event_id}")
+    return event_id
+
+
 def test_long_event_lists_are_printed_by_the_worker(app, client, login_as, make_participant, make_user, worker,
                                                     monkeypatch):
     monkeypatch.setitem(app.config, "PDF_JOB_PAGES", 0)  # any list goes to the worker
-    set_mode(app, "bebas")
     login_as("staff")
-    event_id = make_event(app, booths=5)
-    ids = people(make_participant, 3)
-    post_form(client, f"/acara/{event_id}/daftar", {"participant_id": [str(i) for i in ids]},
-              token_url=f"/acara/{event_id}")
+    event_id = event_with_signups(app, client, make_participant, 3)
     for path, title in (("stan.pdf", "DAFTAR STAN"), ("pendaftar.pdf", "DAFTAR PENDAFTAR")):
         job_url = start_job(client, f"/acara/{event_id}/{path}", "1 halaman")
         html = wait_for_job(client, job_url)
@@ -157,12 +161,8 @@ def test_a_list_emptied_before_the_worker_came_says_there_is_nothing_to_print(
     from app.events.models import Signup
 
     monkeypatch.setitem(app.config, "PDF_JOB_PAGES", 0)
-    set_mode(app, "bebas")
     login_as("staff")
-    event_id = make_event(app, booths=5)
-    ids = people(make_participant, 2)
-    post_form(client, f"/acara/{event_id}/daftar", {"participant_id": [str(i) for i in ids]},
-              token_url=f"/acara/{event_id}")
+    event_id = event_with_signups(app, client, make_participant, 2)
     job_url = start_job(client, f"/acara/{event_id}/stan.pdf", "1 halaman")
     state, html = job_state(client, job_url)
     assert state == "queued" and QUEUE_DOWN in html
@@ -175,3 +175,49 @@ def test_a_list_emptied_before_the_worker_came_says_there_is_nothing_to_print(
     assert 'data-state="failed"' in html and QUEUE_DOWN not in html
     assert "belum ada peserta terkonfirmasi yang mendapat stan" in html
 
+
+def test_weekly_report_files_of_a_kota_or_the_province_are_made_by_the_worker(
+        app, client, login_as, make_participant, make_user, queue_file, start_worker, monkeypatch):
+    """A kecamatan's file is made in the request; a kota's and the province's by the worker, through the
+    progress page (which says when the queue is not running), 404 to those whose scope is smaller."""
+    from openpyxl import load_workbook
+
+    from app.regions.models import Kota
+    from tests.conftest import kecamatan_by_code
+
+    monkeypatch.setitem(app.config, "REPORT_FILE_JOB_LEVELS", ("kota", "provinsi"))  # production's default
+    make_participant(name="Peserta Mingguan")
+    login_as("manager")  # the province's
+    with app.app_context():
+        tebet_id = kecamatan_by_code("31.74.01").id
+        kota_id = db.session.scalars(select(Kota.id).where(Kota.code == "31.74")).one()
+    at_once = client.get(f"/laporan/mingguan/kecamatan/{tebet_id}.pdf")
+    assert at_once.status_code == 200 and at_once.mimetype == "application/pdf"
+
+    province_url = start_job(client, "/laporan/mingguan.xlsx",
+                             "rekap Provinsi DKI Jakarta dengan semua wilayah di bawahnya")
+    state, html = job_state(client, province_url)
+    assert state == "queued" and QUEUE_DOWN in html  # no worker yet
+    start_worker()
+    html = wait_for_job(client, province_url)
+    assert 'data-state="done"' in html and QUEUE_DOWN not in html
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    province_link, content = downloaded(client, html, xlsx)
+    book = load_workbook(io.BytesIO(content), read_only=True)
+    assert book.sheetnames == ["Ringkasan", "Provinsi", "Kota", "Kecamatan", "Kelurahan"]
+    book.close()
+
+    kota_url = start_job(client, f"/laporan/mingguan/kota/{kota_id}.pdf?kertas=F4", None)
+    html = wait_for_job(client, kota_url)
+    assert 'data-state="done"' in html
+    kota_link, reader = downloaded(client, html)
+    assert len(reader.pages) == 1 and "Jakarta Selatan" in text_of(reader)
+    with app.app_context():
+        entries = db.session.scalars(select(AuditLog).where(AuditLog.action == "export.weekly_report")).all()
+        assert len(entries) == 3  # the kecamatan's file, and each job's once
+    for job_url, link in ((province_url, province_link), (kota_url, kota_link)):
+        assert_404_to_another_kecamatan(app, make_user, job_url, link)
+    kota_manager = make_user("manager", kota="31.74")  # covers the kota, not the province's job
+    other = app.test_client()
+    assert login(other, kota_manager.username).status_code == 302
+    assert other.get(province_url).status_code == 404 and other.get(kota_link).status_code == 404

@@ -51,28 +51,6 @@ def letter_statement(facts: dict[int, date], kecamatan_name: str) -> str:
     return sentence + "."
 
 
-def _letters_pdf(letters: list[SkuLetter], filename: str):
-    # What the letters print, loaded in a few queries for the whole batch, not a few per letter.
-    db.session.scalars(select(SkuLetter).options(
-        selectinload(SkuLetter.participant).selectinload(Participant.sector),
-        selectinload(SkuLetter.participant).selectinload(Participant.kelurahan),
-        selectinload(SkuLetter.kelurahan), selectinload(SkuLetter.kecamatan)).where(
-        SkuLetter.id.in_([letter.id for letter in letters]))).all()
-    facts = letter_facts(letters)
-    items = [{"l": letter, "qr": qr_image(public_url("licensing.verify_letter", code=letter.code)),
-              "statement": letter_statement(facts[letter.id], letter.kecamatan.name)}
-             for letter in letters]
-    kecamatan = {letter.kecamatan_id: letter.kecamatan for letter in letters}
-    letterheads = {kid: letterhead_for(kec) for kid, kec in kecamatan.items()}
-    paper = request.args.get("kertas", "A4").upper()
-    content = render_pdf_batch("pdf/sku_letters.html", items, paper=paper if paper in PAPERS else "A4",
-                         letterheads=letterheads)
-    audit.record("document.sku_letters", entity_type="sku_letter", entity_id=letters[0].id if len(letters) == 1 else None,
-                 kecamatan_id=letters[0].kecamatan_id, summary=f"Cetak {len(letters)} surat pengantar SKU")
-    db.session.commit()
-    return pdf_response(content, filename)
-
-
 def letters_document(letters: list[SkuLetter], filename: str, paper: str = "A4") -> Document:
     """Letters on their kecamatan's letterhead, a page each, numbered "Halaman x dari y" across the batch."""
     # What the letters print, loaded in a few queries for the whole batch, not a few per letter.
