@@ -70,8 +70,8 @@ def pdf_batch(title: str, template: str, records: list, filename: str, audit: di
 
     def write(out, progress=None):
         out.write(render_pdf_batch(template, records, items_name=items_name, chunk=chunk or PAGES_PER_PART,
-                                   prepare=prepare,
-                                   progress=progress, numbered_pages=pages if numbered else None, **render))
+                                   prepare=prepare, progress=progress, numbered_pages=pages if numbered else None,
+                                   **render))
 
     return Document(title=title, filename=filename, write=write, audit=audit, back=back, total=len(records),
                     unit=unit, size=f"{angka(pages)} halaman", empty=None if records else empty, kecamatan=kecamatan,
@@ -100,10 +100,9 @@ def load(kind: str, params: dict) -> Document | None:
 
 # --- In a request --------------------------------------------------------------------------
 
-def _record_audit(doc: Document, note: str = "") -> None:
+def _record_audit(doc: Document) -> None:
     args = dict(doc.audit)
-    action = args.pop("action")
-    audit.record(action, **{**args, "summary": args.get("summary", "") + note})
+    audit.record(args.pop("action"), **args)
 
 
 def document_response(kind: str, params: dict):
