@@ -135,6 +135,8 @@ def register_jobs(app: Flask) -> None:
     from .jobs import tasks  # noqa: F401
     from .participants import jobs as participant_jobs  # noqa: F401
     from .training import jobs as training_jobs  # noqa: F401
+    from .licensing import jobs as licensing_jobs  # noqa: F401
+    from .events import jobs as event_jobs  # noqa: F401
     from .reports import jobs as report_jobs  # noqa: F401
 
     configure_queue(app)

@@ -55,6 +55,8 @@ class Config:
     EXPORT_JOB_ROWS = int(os.environ.get("EXPORT_JOB_ROWS", "20000"))  # larger exports run in the background
     PDF_JOB_PAGES = int(os.environ.get("PDF_JOB_PAGES", "100"))  # larger PDF batches too
     IMPORT_JOB_ROWS = int(os.environ.get("IMPORT_JOB_ROWS", "1000"))  # imports of more good rows too
+    # The live weekly report's files of these areas are made by the worker (a kecamatan's in the request).
+    REPORT_FILE_JOB_LEVELS = tuple(os.environ.get("REPORT_FILE_JOB_LEVELS", "kota,provinsi").replace(",", " ").split())
     # An open meeting this many hours after its end is closed by the worker (unmarked: tidak hadir).
     MEETING_AUTO_CLOSE_HOURS = float(os.environ.get("MEETING_AUTO_CLOSE_HOURS", "6"))
     # The address the public reaches the app at: QR codes and links on documents and in WhatsApp
@@ -77,6 +79,9 @@ class TestingConfig(Config):
     TASK_QUEUE_URL = os.environ.get("TASK_QUEUE_URL", "memory://")  # the worker tests set their own
     # Not the test client's host (localhost): a test can tell the two apart.
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "https://okoce.publik.example")
+    # The weekly report's tests read every area's files in the request; tests/test_document_jobs.py
+    # sets the production default and runs them through the worker.
+    REPORT_FILE_JOB_LEVELS = ()
 
 
 class ProductionConfig(Config):

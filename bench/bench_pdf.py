@@ -120,14 +120,15 @@ def in_request(app, user_id: int, fn):
 def app_paths(app, ids: dict) -> dict:
     """Callables that produce each batch through the app's own view code, as a request would."""
     from app.licensing.models import SkuLetter
-    from app.licensing.views import _letters_pdf
+    from app.jobs.documents import respond
+    from app.licensing.jobs import letters_document
     from app.participants.views import card_sheet
     from app.training.views_documents import certificates_batch
 
     def letters():
         rows = db.session.scalars(select(SkuLetter).where(SkuLetter.id.in_(ids["letter_ids"]))
                                   .order_by(SkuLetter.id)).all()
-        return _letters_pdf(rows, "surat.pdf")
+        return respond(letters_document(rows, "surat.pdf"))
 
     def body(response):
         assert response.status_code == 200 and response.mimetype == "application/pdf", response.status_code
@@ -226,12 +227,17 @@ def pages(pdf: bytes) -> int:
 
 
 def memory(url: str, course_id: int, user_id: int) -> None:
-    """Child process: one batch of the course's certificates (a page each); print peak RSS in MB."""
-    from app.training.views_documents import certificates_batch
+    """Child process: one batch of the course's certificates (a page each), as the worker prints a batch
+    longer than PDF_JOB_PAGES (app/jobs/documents.py); print peak RSS in MB."""
+    from app.jobs.documents import load
+
+    def batch():
+        out = io.BytesIO()
+        load("training.certificates", {"course_id": course_id}).write(out, None)
+        return out.getvalue()
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False})
-    response = in_request(app, user_id, lambda: certificates_batch(course_id))
-    body = response.get_data()
+    body = in_request(app, user_id, batch)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{pages(body)} {peak:.0f}")
 

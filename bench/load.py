@@ -126,7 +126,10 @@ class Server:
                "SECRET_KEY": "bench-" + secrets.token_hex(8), "APP_ENV": "development",
                # many clients log in from one address: the login limits would refuse them
                "LOGIN_RATE_LIMIT": "1000000 per minute", "LOGIN_ACCOUNT_LIMIT": "1000000 per minute",
-               "IDLE_TIMEOUT_MINUTES": "240"}
+               "IDLE_TIMEOUT_MINUTES": "240",
+               # the province's weekly files are made by the worker in production; timed here in the
+               # request, they measure that making (the job adds only the wait for the queue)
+               "REPORT_FILE_JOB_LEVELS": ""}
         if workers:
             env["GUNICORN_WORKERS"] = str(workers)
         self.log = log

@@ -300,7 +300,7 @@ def test_a_large_certificate_batch_is_printed_by_the_worker_and_audited_once(app
 
     page = client.get(url)
     html = page.get_data(as_text=True)
-    assert page.status_code == 200 and 'id="page-count">3<' in html and "Buat berkas sertifikat" in html
+    assert page.status_code == 200 and 'id="document-size">3 halaman<' in html and "Buat berkas" in html
     response = client.post(url, data={"csrf_token": csrf_from(client, url), "_once": ONCE_RE.search(html).group(1)})
     assert response.status_code == 303
     job_url = response.headers["Location"]

@@ -190,7 +190,8 @@ def test_full_nik_and_phone_only_for_admin_and_staff(app, make_user, make_partic
 
 # Endpoints at a document's address that make a background job instead (its POST); the job's file is
 # made by the same template and masking rule, checked in tests/test_jobs.py.
-JOB_MAKERS = {"training.certificates_batch_job"}
+JOB_MAKERS = {"training.certificates_batch_job", "participants.card_sheet_job", "events.booth_list_job",
+              "events.signup_list_job"}
 
 
 def test_every_document_route_is_walked(app):

@@ -80,33 +80,53 @@ def render_pdf(template: str, paper: str = "A4", landscape: bool = False, **cont
 
 
 def render_pdf_batch(template: str, items: list, items_name: str = "items", chunk: int = 50, paper: str = "A4",
-                     landscape: bool = False, **context) -> bytes:
+                     landscape: bool = False, prepare=None, progress=None, numbered_pages: int | None = None,
+                     **context) -> bytes:
     """One PDF of a batch (certificates, letters, card sheets): ``template`` gets ``items_name`` =
-    a slice of ``items`` and ``total`` = ``len(items)``.
+    a slice of ``items`` (through ``prepare``, which turns a slice into what the template prints) and
+    ``total`` = ``len(items)``; ``progress(done)`` is told after each part.
 
     A batch longer than ``chunk`` is rendered ``chunk`` items at a time and the parts joined
     (pypdfium2): WeasyPrint keeps every laid-out page of a document in memory until it is written,
     so a worker rendering 500 certificates at once grew past 400 MB; in parts it stays near 170 MB.
-    Page counters therefore count within a part: batch templates print none."""
+    A template that prints "Halaman x dari y" (``pdf/base.html``) numbers across the parts when
+    ``numbered_pages`` (the pages the batch is expected to have) is given: each part's first page
+    follows the previous part's last (``page_offset``) and ``y`` is ``pages_total``; should the batch
+    come out with another number of pages (a letter ran over a page), it is rendered once more with
+    the true count."""
     context["total"] = len(items)
+    prepare = prepare or (lambda part: part)
     if len(items) <= chunk:
-        return render_pdf(template, paper=paper, landscape=landscape, **{items_name: items}, **context)
+        content = render_pdf(template, paper=paper, landscape=landscape, **{items_name: prepare(items)}, **context)
+        if progress is not None:
+            progress(len(items))
+        return content
     import pypdfium2
 
-    merged = pypdfium2.PdfDocument.new()
-    try:
-        for start in range(0, len(items), chunk):
-            part = pypdfium2.PdfDocument(render_pdf(template, paper=paper, landscape=landscape,
-                                                    **{items_name: items[start:start + chunk]}, **context))
-            try:
-                merged.import_pages(part)
-            finally:
-                part.close()
-        out = io.BytesIO()
-        merged.save(out)
-        return out.getvalue()
-    finally:
-        merged.close()
+    def parts(pages_total):
+        merged = pypdfium2.PdfDocument.new()
+        try:
+            for start in range(0, len(items), chunk):
+                numbering = {} if pages_total is None else {"page_offset": len(merged), "pages_total": pages_total}
+                part = pypdfium2.PdfDocument(render_pdf(template, paper=paper, landscape=landscape,
+                                                        **{items_name: prepare(items[start:start + chunk])},
+                                                        **numbering, **context))
+                try:
+                    merged.import_pages(part)
+                finally:
+                    part.close()
+                if progress is not None:
+                    progress(min(start + chunk, len(items)))
+            out = io.BytesIO()
+            merged.save(out)
+            return out.getvalue(), len(merged)
+        finally:
+            merged.close()
+
+    content, pages = parts(numbered_pages)
+    if numbered_pages is not None and pages != numbered_pages:
+        content, _ = parts(pages)
+    return content
 
 
 QR_MASK = 2

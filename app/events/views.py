@@ -10,15 +10,14 @@ from ..core.errors import DomainError, error_page
 from ..core.forms import add_error, show_error
 from ..core.htmx import render, wants_fragment
 from ..core.pagination import paginate
-from ..core.pdf import pdf_response, render_pdf
 from ..core.roster import device_time, poll_answer, screen_current
 from ..core.scoping import current_scope, get_or_404, scoped
 from ..core.security import compiles_wasm
 from ..extensions import db, limiter
+from ..jobs.documents import document_job, document_response
 from ..participants.models import Participant
 from ..participants.queries import search_clause
 from ..regions.services import acting_kecamatan, kecamatan_choices
-from ..settings.services import letterhead_for
 from . import bp
 from .forms import CancelForm, EventForm
 from .models import Event, Signup
@@ -228,20 +227,17 @@ def attended(signup_id: int):
 @bp.get("/acara/<int:event_id>/stan.pdf")
 @roles_required(*DESK)
 def booth_list(event_id: int):
-    from ..core import audit
-
     event = get_or_404(Event, event_id)
     _organiser_or_403(event)
-    confirmed = db.session.scalars(select(Signup).options(joinedload(Signup.participant))
-                                   .where(Signup.event_id == event.id, Signup.status == "confirmed")
-                                   .order_by(Signup.booth)).all()
-    if not confirmed:
-        flash("Tidak ada yang dicetak: belum ada peserta terkonfirmasi yang mendapat stan di acara ini.", "info")
-        return redirect(url_for("events.detail", event_id=event.id))
-    content = render_pdf("pdf/booth_list.html", event=event, rows=confirmed, letterhead=letterhead_for(event.kecamatan))
-    audit.record("document.booth_list", event, changes={}, summary=f"Cetak daftar stan {event.name}")
-    db.session.commit()
-    return pdf_response(content, f"daftar-stan-{event.id}.pdf")
+    return document_response("events.booth_list", {"event_id": event.id})
+
+
+@bp.post("/acara/<int:event_id>/stan.pdf")
+@roles_required(*DESK)
+def booth_list_job(event_id: int):
+    event = get_or_404(Event, event_id)
+    _organiser_or_403(event)
+    return document_job("events.booth_list", {"event_id": event.id})
 
 
 def _public_limit() -> str:
@@ -286,23 +282,18 @@ def public_signup(event_id: int):
 @bp.get("/acara/<int:event_id>/pendaftar.pdf")
 @roles_required(*DESK)
 def signup_list(event_id: int):
-    """Every sign-up for the organiser: confirmed by booth, then the waiting list in its order, then cancelled."""
-    from ..core import audit
-
+    """Every sign-up, for the organiser (app.events.jobs.signup_list_document)."""
     event = get_or_404(Event, event_id)
     _organiser_or_403(event)
-    rows = db.session.scalars(select(Signup).options(joinedload(Signup.participant).joinedload(Participant.kelurahan))
-                              .where(Signup.event_id == event.id)).all()
-    if not rows:
-        flash("Tidak ada yang dicetak: belum ada pendaftar di acara ini.", "info")
-        return redirect(url_for("events.detail", event_id=event.id))
-    confirmed = sorted((s for s in rows if s.status == "confirmed"), key=lambda s: s.booth)
-    cancelled = sorted((s for s in rows if s.status == "cancelled"), key=lambda s: s.created_at)
-    content = render_pdf("pdf/signup_list.html", event=event, confirmed=confirmed, waiting=waiting_line(event.id),
-                         cancelled=cancelled, letterhead=letterhead_for(event.kecamatan))
-    audit.record("document.signup_list", event, changes={}, summary=f"Cetak daftar pendaftar {event.name}")
-    db.session.commit()
-    return pdf_response(content, f"pendaftar-{event.id}.pdf")
+    return document_response("events.signup_list", {"event_id": event.id})
+
+
+@bp.post("/acara/<int:event_id>/pendaftar.pdf")
+@roles_required(*DESK)
+def signup_list_job(event_id: int):
+    event = get_or_404(Event, event_id)
+    _organiser_or_403(event)
+    return document_job("events.signup_list", {"event_id": event.id})
 
 
 @bp.post("/acara/daftar/<int:signup_id>/pindah")

@@ -1,29 +1,24 @@
-from datetime import date
-
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
-from ..core import audit
 from ..core.errors import DomainError
 from ..core.access import ADMIN, MANAGER, STAFF, roles_required
 from ..core.converters import parse_id, parse_ids
 from ..core.db import reads_from_now
-from ..core.formatting import tanggal
 from ..core.forms import show_error
 from ..core.pagination import paginate
-from ..core.public import public_url
-from ..core.pdf import PAPERS, pdf_response, qr_image, render_pdf_batch
 from ..core.scoping import current_scope, get_or_404, scoped
 from ..core.security import public_lookup_limit
 from ..extensions import db
-from ..participants.models import Participant, ParticipantStep
+from ..jobs.documents import queue_document, respond
+from ..participants.models import Participant
 from ..participants.services import mask_name
 from ..regions.models import Kelurahan
-from ..settings.services import letterhead_for
 from . import bp
 from .forms import CancelForm, LetterForm, LicenseForm
+from .jobs import LETTERS, LETTERS_FILE, letters_document, paper_arg
 from .models import LETTER_STATUSES, SkuLetter
 from .services import Signer, camat_signer, cancel_letter, find_letter, ready_clause, record_license, request_letter
 from .services import sku_kelurahan
@@ -85,60 +80,11 @@ def letter_new(participant_id: int):
                            open_letter=open_letter), status
 
 
-def letter_facts(letters: list[SkuLetter]) -> dict[int, dict[int, date]]:
-    """letter id → {step: date} of the participant's steps reached on or before the letter's date:
-    the only facts the letter may state (one query for all letters, through the scope)."""
-    ids = {letter.participant_id for letter in letters}
-    reached: dict[int, dict[int, date]] = {pid: {} for pid in ids}
-    stmt = scoped(select(ParticipantStep.participant_id, ParticipantStep.step, ParticipantStep.completed_on),
-                  ParticipantStep).where(ParticipantStep.participant_id.in_(ids))
-    for pid, step, on in db.session.execute(stmt):
-        reached[pid][step] = on
-    return {letter.id: {step: on for step, on in reached[letter.participant_id].items() if on <= letter.letter_date}
-            for letter in letters}
-
-
-def letter_statement(facts: dict[int, date], kecamatan_name: str) -> str:
-    """The letter's sentence about the participant, following their actual steps (P1, P2, P3)."""
-    done = []
-    if 2 in facts:
-        done.append(f"telah mengikuti pelatihan kewirausahaan (selesai {tanggal(facts[2])})")
-    if 3 in facts:
-        done.append(f"telah mendapat pendampingan usaha (sejak {tanggal(facts[3])})")
-    registered = f" sejak {tanggal(facts[1])}" if 1 in facts else ""
-    sentence = f"Peserta tersebut terdaftar sebagai peserta program di Kecamatan {kecamatan_name}{registered}"
-    if done:
-        return sentence + ", " + " dan ".join(done) + "."
-    return sentence + "."
-
-
-def _letters_pdf(letters: list[SkuLetter], filename: str):
-    # What the letters print, loaded in a few queries for the whole batch, not a few per letter.
-    db.session.scalars(select(SkuLetter).options(
-        selectinload(SkuLetter.participant).selectinload(Participant.sector),
-        selectinload(SkuLetter.participant).selectinload(Participant.kelurahan),
-        selectinload(SkuLetter.kelurahan), selectinload(SkuLetter.kecamatan)).where(
-        SkuLetter.id.in_([letter.id for letter in letters]))).all()
-    facts = letter_facts(letters)
-    items = [{"l": letter, "qr": qr_image(public_url("licensing.verify_letter", code=letter.code)),
-              "statement": letter_statement(facts[letter.id], letter.kecamatan.name)}
-             for letter in letters]
-    kecamatan = {letter.kecamatan_id: letter.kecamatan for letter in letters}
-    letterheads = {kid: letterhead_for(kec) for kid, kec in kecamatan.items()}
-    paper = request.args.get("kertas", "A4").upper()
-    content = render_pdf_batch("pdf/sku_letters.html", items, paper=paper if paper in PAPERS else "A4",
-                         letterheads=letterheads)
-    audit.record("document.sku_letters", entity_type="sku_letter", entity_id=letters[0].id if len(letters) == 1 else None,
-                 kecamatan_id=letters[0].kecamatan_id, summary=f"Cetak {len(letters)} surat pengantar SKU")
-    db.session.commit()
-    return pdf_response(content, filename)
-
-
 @bp.get("/surat-sku/<int:letter_id>.pdf")
 @roles_required(*DESK)
 def letter_pdf(letter_id: int):
     letter = get_or_404(SkuLetter, letter_id)
-    return _letters_pdf([letter], f"surat-sku-{letter.number.replace('/', '-')}.pdf")
+    return respond(letters_document([letter], f"surat-sku-{letter.number.replace('/', '-')}.pdf", paper_arg()))
 
 
 @bp.route("/surat-sku/<int:letter_id>/batal", methods=["GET", "POST"])
@@ -208,6 +154,8 @@ def ready():
 @bp.post("/siap-izin/surat.pdf")
 @roles_required(*DESK)
 def ready_letters():
+    """Letters for the chosen participants, numbered, then printed: in this answer, or, more than
+    PDF_JOB_PAGES of them, by the worker (the answer is the job's progress page)."""
     ids = parse_ids(request.form.getlist("participant_id"), MAX_BATCH)
     participants = db.session.scalars(scoped(select(Participant), Participant).where(
         Participant.id.in_(ids), ready_clause()).order_by(Participant.name_key)).all()
@@ -225,6 +173,10 @@ def ready_letters():
         for problem in problems[:5]:
             flash(problem, "error")
         return redirect(url_for("licensing.ready"))
+    paper = paper_arg()
+    doc = letters_document(letters, LETTERS_FILE, paper)
+    if doc.background:  # the letters and the job that prints them, committed together
+        return queue_document(LETTERS, {"letter_ids": [letter.id for letter in letters], "kertas": paper}, doc)
     db.session.commit()
     reads_from_now()  # the numbers are decided: the letters render without holding the write lock
-    return _letters_pdf(letters, "surat-pengantar-sku.pdf")
+    return respond(doc)

@@ -1,14 +1,22 @@
-"""Background work of P1: an import's commit step and a large export (handlers of app.jobs)."""
+"""Background work of P1: an import's commit step, a large export (handlers of app.jobs), and the
+card sheets (documents: printed by the worker when long)."""
 import tempfile
 
+from flask import url_for
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from ..core.errors import DomainError
+from ..core.pdf import qr_image
 from ..core.scoping import scoped
+from ..core.timeutil import parse_date
 from ..extensions import db
+from ..jobs.documents import Document, document, pages_for, pdf_batch
 from ..jobs.models import Job
 from ..jobs.services import JobRefused, Progress, as_owner, claim, finish, handler
 from ..regions.models import Kecamatan
+from ..settings.services import letterhead_for
+from .models import Participant
 
 PREVIEW_BAD_ROWS = 500
 
@@ -80,3 +88,42 @@ def run_export(job_id: int, progress: Progress) -> None:
                 return
             finish(job, progress=progress, file=(export_filename(fmt), "text/csv" if fmt == "csv" else XLSX_MIME, out))
             db.session.commit()
+
+
+MAX_CARDS = 500
+CARDS_PER_PAGE = 8  # 2 x 4 cards of 85.6 x 54 mm on an A4 sheet
+
+
+def card_items(participants: list) -> list[dict]:
+    return [{"p": p, "qr": qr_image(p.reg_number)} for p in participants]
+
+
+def cards_document(participants: list, filename: str, sheet: bool, empty: str | None = None) -> Document:
+    """Participant cards: one (``sheet=False``) or A4 sheets with cut lines, on each card's kecamatan letterhead."""
+    by_kecamatan = {p.kecamatan_id: p.kecamatan for p in participants}
+    summary = f"Cetak {len(participants)} kartu peserta"
+    return pdf_batch(summary, "pdf/cards.html", participants, filename,
+                     {"action": "document.cards", "entity_type": "participant",
+                      "entity_id": participants[0].id if len(participants) == 1 else None,
+                      "kecamatan_id": participants[0].kecamatan_id if len(by_kecamatan) == 1 else None,
+                      "summary": summary},
+                     url_for("participants.index"), pages=pages_for(len(participants), CARDS_PER_PAGE),
+                     prepare=card_items, items_name="cards", chunk=100, unit="kartu", empty=empty, paper="A4",
+                     sheet=sheet, letterheads={k: letterhead_for(kec) for k, kec in by_kecamatan.items()})
+
+
+@document("participants.cards")
+def card_sheet_document(params: dict) -> Document | None:
+    """The cards of everyone active registered on a day (``tanggal``), within the user's scope."""
+    from .queries import utc_start_of_day
+
+    day = parse_date(params.get("tanggal") or "")
+    if day is None:
+        return None
+    stmt = scoped(select(Participant), Participant).options(selectinload(Participant.kecamatan)).where(
+        Participant.status == "active", Participant.verified_at >= utc_start_of_day(day),
+        Participant.verified_at < utc_start_of_day(day, end=True)).order_by(Participant.reg_number).limit(MAX_CARDS)
+    participants = list(db.session.scalars(stmt))
+    return cards_document(participants, f"kartu-peserta-{day.isoformat()}.pdf", sheet=True,
+                          empty=f"Tidak ada peserta yang terdaftar pada {day.day}-{day.month}-{day.year} untuk dicetak "
+                                "kartunya.")

@@ -3,26 +3,25 @@ from datetime import date
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from ..auth.forms import ConfirmForm
-from ..core import audit
 from ..core.access import roles_required
 from ..core.htmx import render
 from ..core.once import reads_only
 from ..core.pagination import paginate
-from ..core.pdf import pdf_response, qr_image, render_pdf_batch
 from ..core.scoping import current_scope, get_or_404, kecamatan_clause, scoped
 from ..core.timeutil import parse_date, today_wib, utcnow
 from ..extensions import db
+from ..jobs.documents import document_job, document_response, respond
 from ..regions.models import Kecamatan, Kelurahan, Kota
 from ..regions.services import kecamatan_choices
-from ..settings.services import letterhead_for
 from . import bp
 from .access import EDIT_ROLES, REGISTER_ROLES, VIEW_ROLES, sees_personal_data
 from .forms import FilterForm, MergeForm, ParticipantForm, RejectForm
+from .jobs import cards_document
 from .models import OnlineResubmission, Participant
-from .queries import participant_query, utc_start_of_day
+from .queries import participant_query
 from .steps import SOURCE_LABELS
 from .walkin import apply_errors, confirmed_flags, needs_kecamatan_choice, prepare_form, registering_kecamatan, registration_from
 from .services import (RegistrationError, all_kelurahan, close_resubmission, kelurahan_label, merge, nik_status,
@@ -159,47 +158,33 @@ def edit(participant_id: int):
 
 # --- Cards ---------------------------------------------------------------------------------
 
-def _cards_pdf(participants: list[Participant], filename: str, sheet: bool):
-    by_kec = {}
-    for p in participants:
-        by_kec.setdefault(p.kecamatan_id, p.kecamatan)
-    cards = [{"p": p, "qr": qr_image(p.reg_number)} for p in participants]
-    content = render_pdf_batch("pdf/cards.html", cards, items_name="cards", chunk=100, paper="A4", sheet=sheet,
-                         letterheads={k: letterhead_for(kec) for k, kec in by_kec.items()})
-    audit.record("document.cards", entity_type="participant", entity_id=participants[0].id if len(participants) == 1 else None,
-                 kecamatan_id=participants[0].kecamatan_id if len(by_kec) == 1 else None,
-                 summary=f"Cetak {len(participants)} kartu peserta")
-    db.session.commit()
-    return pdf_response(content, filename)
-
-
 @bp.get("/peserta/<int:participant_id>/kartu.pdf")
 @roles_required(*REGISTER_ROLES)
 def card(participant_id: int):
     participant = get_or_404(Participant, participant_id)
     if participant.status != "active":
         abort(404)
-    return _cards_pdf([participant], f"kartu-{participant.reg_number}.pdf", sheet=False)
-
-
-MAX_CARDS = 500
+    return respond(cards_document([participant], f"kartu-{participant.reg_number}.pdf", sheet=False))
 
 
 @bp.get("/peserta/kartu.pdf")
 @roles_required(*REGISTER_ROLES)
 def card_sheet():
-    """A4 sheets of cards with cut lines: everyone active registered on the chosen day (default today)."""
+    """A4 sheets of cards with cut lines: everyone active registered on the chosen day (default today);
+    a sheet of more than PDF_JOB_PAGES pages: a button whose POST has the worker print it."""
     day = parse_date(request.args["tanggal"]) if request.args.get("tanggal") else today_wib()
     if day is None:
         abort(404)
-    stmt = scoped(select(Participant), Participant).options(selectinload(Participant.kecamatan)).where(
-        Participant.status == "active", Participant.verified_at >= utc_start_of_day(day),
-        Participant.verified_at < utc_start_of_day(day, end=True)).order_by(Participant.reg_number).limit(MAX_CARDS)
-    participants = list(db.session.scalars(stmt))
-    if not participants:
-        flash(f"Tidak ada peserta yang terdaftar pada {day.day}-{day.month}-{day.year} untuk dicetak kartunya.", "info")
-        return redirect(url_for("participants.index"))
-    return _cards_pdf(participants, f"kartu-peserta-{day.isoformat()}.pdf", sheet=True)
+    return document_response("participants.cards", {"tanggal": day.isoformat()})
+
+
+@bp.post("/peserta/kartu.pdf")
+@roles_required(*REGISTER_ROLES)
+def card_sheet_job():
+    day = parse_date(request.args["tanggal"]) if request.args.get("tanggal") else today_wib()
+    if day is None:
+        abort(404)
+    return document_job("participants.cards", {"tanggal": day.isoformat()})
 
 
 # --- Online queue --------------------------------------------------------------------------

@@ -3,23 +3,19 @@ from datetime import date, timedelta
 
 from flask import abort, render_template, request, url_for
 from markupsafe import Markup, escape
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import Optional
 
-from ..core import audit
 from ..core.access import ADMIN, MANAGER, STAFF, roles_required
 from ..core.formatting import angka
 from ..core.forms import DateInputField
-from ..core.pdf import pdf_response
 from ..core.scoping import current_scope
 from ..core.timeutil import today_wib, utcnow
-from ..extensions import db
+from ..jobs.documents import document_job, document_response
 from ..participants.steps import STEPS
 from . import bp
-from .exports import report_csv, report_xlsx, xlsx_response
-from .files import weekly_pdf
+from .jobs import WEEKLY_FILE
 from .views_submission import submission_panel
 from .weeks import WeekForm, chosen_week
 from .figures import (ACTIONS, LEVEL_LABELS, VARIANTS, Region, area_for, dashboard, monday_of,
@@ -153,24 +149,20 @@ def _weekly(level: str | None, ident: int | None, fmt: str | None):
             abort(400)
         return render_template("reports/weekly.html", area=area, form=form, report=None,
                                level_labels=LEVEL_LABELS, steps=STEPS), 400
-    report = weekly_report(area, monday)
     if fmt is None:
+        report = weekly_report(area, monday)
         panel = submission_panel(area.region.id, monday) if area.level == "kecamatan" else None
         return render_template("reports/weekly.html", area=area, form=form, report=report, variants=VARIANTS,
                                figure_links=True, panel=panel,
                                level_labels=LEVEL_LABELS, steps=STEPS, current_week=monday == monday_of(today_wib()))
     if fmt not in ("pdf", "xlsx", "csv"):
         abort(404)
-    name = f"rekap-mingguan-{area.region.code}-{monday.isoformat()}"
-    audit.record("export.weekly_report", entity_type="report", kecamatan_id=current_user.kecamatan_id,
-                 summary=f"Rekap mingguan {area.region.name}, minggu {monday.isoformat()} ({fmt.upper()})")
-    db.session.commit()
-    if fmt == "pdf":
-        paper = "F4" if request.args.get("kertas") == "F4" else "A4"
-        return pdf_response(weekly_pdf(report, paper), f"{name}.pdf")
-    if fmt == "xlsx":
-        return xlsx_response(report_xlsx(report), f"{name}.xlsx")
-    return report_csv(report, f"{name}.csv")
+    # A kota's or the province's file is made by the worker (a button, then a job); a kecamatan's at once.
+    params = {"level": area.level, "ident": area.region.id if area.level != "provinsi" else None, "fmt": fmt,
+              "minggu": monday.isoformat(), "kertas": "F4" if request.args.get("kertas") == "F4" else "A4"}
+    if request.method == "POST":
+        return document_job(WEEKLY_FILE, params)
+    return document_response(WEEKLY_FILE, params)
 
 
 @bp.get("/laporan/mingguan")
@@ -179,7 +171,7 @@ def weekly():
     return _weekly(None, None, None)
 
 
-@bp.get("/laporan/mingguan.<fmt>")
+@bp.route("/laporan/mingguan.<fmt>", methods=["GET", "POST"])
 @roles_required(*REPORT_ROLES)
 def weekly_file(fmt: str):
     return _weekly(None, None, fmt)
@@ -191,7 +183,7 @@ def weekly_kota(kota_id: int):
     return _weekly("kota", kota_id, None)
 
 
-@bp.get("/laporan/mingguan/kota/<int:kota_id>.<fmt>")
+@bp.route("/laporan/mingguan/kota/<int:kota_id>.<fmt>", methods=["GET", "POST"])
 @roles_required(*REPORT_ROLES)
 def weekly_kota_file(kota_id: int, fmt: str):
     return _weekly("kota", kota_id, fmt)
@@ -203,7 +195,7 @@ def weekly_kecamatan(kecamatan_id: int):
     return _weekly("kecamatan", kecamatan_id, None)
 
 
-@bp.get("/laporan/mingguan/kecamatan/<int:kecamatan_id>.<fmt>")
+@bp.route("/laporan/mingguan/kecamatan/<int:kecamatan_id>.<fmt>", methods=["GET", "POST"])
 @roles_required(*REPORT_ROLES)
 def weekly_kecamatan_file(kecamatan_id: int, fmt: str):
     return _weekly("kecamatan", kecamatan_id, fmt)

@@ -1,5 +1,5 @@
 """Sign-in sheets, certificates and the public certificate check."""
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -10,16 +10,16 @@ from ..core.forms import show_error
 from ..core.access import ADMIN, MANAGER, STAFF, roles_required
 from ..core.pagination import paginate
 from ..core.public import public_url
-from ..core.pdf import PAPERS, image_response, pdf_page_image, pdf_response, qr_image, render_pdf, render_pdf_batch
+from ..core.pdf import PAPERS, image_response, pdf_page_image, pdf_response, render_pdf, render_pdf_batch
 from ..core.scoping import get_or_404, scoped
 from ..core.security import public_lookup_limit
 from ..extensions import db
-from ..jobs.services import enqueue
+from ..jobs.documents import document_job, document_response
 from ..participants.services import mask_name
 from ..settings.services import letterhead_for
 from . import bp
 from .access import DOC_ROLES
-from .jobs import certificates_job
+from .jobs import certificate_items
 from .models import Certificate, Course, Enrollment, Meeting
 from .services import (find_certificate, is_standing, issue_certificates, issue_for_graduates,
                        issued_certificates, standing, waiting_for_certificate)
@@ -43,9 +43,8 @@ def sign_in_sheet(meeting_id: int):
 
 
 def certificates_content(course: Course, certificates: list[Certificate]) -> bytes:
-    items = [{"c": c, "qr": qr_image(public_url("training.verify", code=c.code))} for c in certificates]
-    return render_pdf_batch("pdf/certificates.html", items, paper="A4", landscape=True, course=course,
-                            letterhead=letterhead_for(course.kecamatan))
+    return render_pdf_batch("pdf/certificates.html", certificates, prepare=certificate_items, paper="A4",
+                            landscape=True, course=course, letterhead=letterhead_for(course.kecamatan))
 
 
 @bp.app_template_global("certificate_message")
@@ -109,30 +108,17 @@ def certificate_issue(enrollment_id: int):
 @bp.get("/pelatihan/<int:course_id>/sertifikat.pdf")
 @roles_required(*DOC_ROLES)
 def certificates_batch(course_id: int):
-    """The certificates already issued for the course; issuing is a POST of its own."""
+    """The certificates already issued for the course (issuing is a POST of its own); more than
+    PDF_JOB_PAGES: a button whose POST has the worker print them."""
     course = get_or_404(Course, course_id)
-    certificates = issued_certificates(course)
-    if not certificates:
-        flash("Belum ada sertifikat yang diterbitkan untuk pelatihan ini. Terbitkan dulu dengan tombol "
-              "“Terbitkan sertifikat” di bagian Sertifikat, lalu cetak.", "error")
-        return redirect(url_for("training.course", course_id=course.id))
-    if len(certificates) > current_app.config["PDF_JOB_PAGES"]:  # made by the worker: a button, then a job
-        return render_template("training/certificates_background.html", course=course, count=len(certificates))
-    return _certificates_pdf(course, certificates, f"sertifikat-pelatihan-{course.id}.pdf")
+    return document_response("training.certificates", {"course_id": course.id})
 
 
 @bp.post("/pelatihan/<int:course_id>/sertifikat.pdf")
 @roles_required(*DOC_ROLES)
 def certificates_batch_job(course_id: int):
-    """A course's certificates as one PDF made by the worker (more than PDF_JOB_PAGES of them)."""
     course = get_or_404(Course, course_id)
-    count = len(issued_certificates(course))
-    if count <= current_app.config["PDF_JOB_PAGES"]:  # none, or few enough to print at once
-        return redirect(url_for("training.certificates_batch", course_id=course.id), 303)
-    job = certificates_job(course, count, current_user)
-    db.session.commit()
-    enqueue(job.id)
-    return redirect(url_for("jobs.show", job_id=job.id), 303)
+    return document_job("training.certificates", {"course_id": course.id})
 
 
 @bp.get("/pelatihan/peserta/<int:enrollment_id>/sertifikat.pdf")
