@@ -10,7 +10,7 @@ duplicates by grouping every participant by kecamatan, name and birth date; issu
 one twin: the twins are looked up through ``ix_participant_kecamatan_name_birth`` (at most two
 rows read). SQLite fires it after each row, PostgreSQL before each row (so that a statement writing
 several twins sees them one at a time, as SQLite does) under a transaction-level advisory lock on the
-twins' key (so that two transactions writing twins at once see each other; SQLite's writers take
+twins' key (one of 256 per kecamatan) (so that two transactions writing twins at once see each other; SQLite's writers take
 turns anyway). Existing participants are counted here once.
 """
 from alembic import op
@@ -59,7 +59,10 @@ BEGIN
     RETURN;
   END IF;
   -- Two transactions writing twins at once take turns here (the later one then sees the other's row).
-  PERFORM pg_advisory_xact_lock(hashtextextended(p.kecamatan_id || '|' || p.name_key || '|' || p.birth_date, 20261207));
+  -- One of 256 locks per kecamatan (twins share one): a 20,000-row import holds at most 256 locks, not
+  -- one per row (PostgreSQL's lock table has room for ~6,400), and waits only for its own kecamatan's
+  -- desks, whose registration numbers it holds anyway.
+  PERFORM pg_advisory_xact_lock(p.kecamatan_id, 1700000 + (hashtext(p.name_key || '|' || p.birth_date) & 255));
   SELECT count(*), min(kelurahan_id) INTO others, other_kelurahan FROM (
     SELECT t.kelurahan_id FROM participant t
     WHERE t.kecamatan_id = p.kecamatan_id AND t.name_key = p.name_key AND t.birth_date = p.birth_date
