@@ -51,6 +51,10 @@ def test_roster_on_a_phone_for_thirty(app, browser, live_server, make_user, make
         expect(counts).to_contain_text("Hadir 2")
         expect(page.get_by_role("button", name="Hadir: Peserta 001", exact=True)).to_have_attribute("aria-pressed", "true")
         page.get_by_role("link", name="Belum ditandai").click()
+        # Typed only once the new page's scripts run: an input event before htmx has set up the
+        # search field is lost (the search was then never sent and the list stayed at 26).
+        page.wait_for_url("**filter=belum")
+        page.wait_for_load_state("load")
         expect(page.locator(".roster-row")).to_have_count(26)
         page.get_by_label("Cari nama atau nomor").fill("Peserta 029")
         # (A search request; a shared CI machine may take a while to answer it.)
