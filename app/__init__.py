@@ -108,7 +108,7 @@ def register_template_helpers(app: Flask) -> None:
     from .core.access import ROLE_LABELS, may
     from .core.formatting import FILTERS
     from .core.htmx import HTMX_VERSION
-    from .core.navigation import menu_for
+    from .core.navigation import Menu
 
     from .core.pdf import embedded_image_uri
     from .core.public import public_url
@@ -124,7 +124,7 @@ def register_template_helpers(app: Flask) -> None:
         return {
             "htmx_version": HTMX_VERSION,
             "role_labels": ROLE_LABELS,
-            "menu": menu_for(current_user) if current_user else [],
+            "menu": Menu(current_user),
             "province_name": app.config["PROVINCE_NAME"],
         }
 
@@ -143,6 +143,7 @@ def register_jobs(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
+    from .core.db import enter_view
     from .core.once import register_once
 
     allowed = {"auth.change_own_password", "auth.logout", "static"}
@@ -155,3 +156,4 @@ def register_request_hooks(app: Flask) -> None:
         return None
 
     register_once(app)  # after the login and password checks: a refused request claims nothing
+    app.before_request(enter_view)  # last: a writing view holds SQLite's write lock from here

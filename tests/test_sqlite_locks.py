@@ -8,10 +8,11 @@ even when another request wrote in between.
 import sqlite3
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from app.core import audit
 from app.core.audit import AuditLog
+from app.core.db import commit_then_read, enter_view
 from app.extensions import db
 
 
@@ -39,15 +40,56 @@ def test_a_reading_request_leaves_the_write_lock_free(app, sqlite_file):
     desk.close()
 
 
-def test_a_writing_request_holds_the_lock_from_its_first_read(app, sqlite_file):
+def test_a_writing_view_holds_the_lock_from_its_first_read_not_before(app, sqlite_file):
+    """The framework's reads before the view (the stored session, the user) leave the lock free;
+    from the view's turn (core.db.enter_view, the last hook before every view) the request holds
+    it, so the view's checks and inserts are never overtaken."""
+    assert app.before_request_funcs[None][-1] is enter_view
     desk = other_desk(sqlite_file)
     with app.test_request_context("/peserta/daftar", method="POST"):
+        db.session.scalar(select(func.count()).select_from(AuditLog))  # as the session and the user are read
+        desk.execute("BEGIN IMMEDIATE")  # free
+        desk.execute("ROLLBACK")
+        enter_view()
         db.session.scalar(select(func.count()).select_from(AuditLog))
         with pytest.raises(sqlite3.OperationalError, match="locked"):
             desk.execute("BEGIN IMMEDIATE")
         db.session.rollback()
     desk.execute("BEGIN IMMEDIATE")  # released with the transaction
     desk.execute("ROLLBACK")
+    desk.close()
+
+
+def test_a_post_that_only_reads_leaves_the_lock_free(app, sqlite_file):
+    """The live NIK check (a POST marked reads_only) never makes a registration wait."""
+    desk = other_desk(sqlite_file)
+    with app.test_request_context("/peserta/cek-nik", method="POST"):
+        enter_view()
+        db.session.scalar(select(func.count()).select_from(AuditLog))
+        desk.execute("BEGIN IMMEDIATE")
+        desk.execute("ROLLBACK")
+        db.session.rollback()
+    desk.close()
+
+
+def test_after_its_deciding_commit_a_request_renders_without_the_lock_and_without_reloading(app, sqlite_file):
+    desk = other_desk(sqlite_file)
+    with app.test_request_context("/peserta/daftar", method="POST"):
+        enter_view()
+        entry = audit.record("test.decided", entity_type="test", summary="diputuskan")
+        db.session.flush()
+        commit_then_read()
+        assert not inspect(entry).expired_attributes  # what was committed stays loaded
+        assert entry.summary == "diputuskan"
+        db.session.scalar(select(func.count()).select_from(AuditLog))  # the answer's reads
+        desk.execute("BEGIN IMMEDIATE")  # free while the answer is rendered
+        desk.execute("ROLLBACK")
+        audit.record("test.after", entity_type="test", summary="sesudahnya")  # a later write takes it
+        db.session.flush()
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            desk.execute("BEGIN IMMEDIATE")
+        db.session.commit()
+        assert sorted(db.session.scalars(select(AuditLog.action))) == ["test.after", "test.decided"]
     desk.close()
 
 

@@ -11,6 +11,15 @@ session's idle clock), the first write statement ends its read transaction and s
 immediate one in its place (:func:`_take_write_lock`); a service that must read and then write
 consistently in a GET calls :func:`write_lock_from_now` first. PostgreSQL uses row locks
 instead and is not touched here.
+
+The write lock is held for as short a time as the rules allow:
+- What the framework reads before a writing request's view runs (the stored session, the
+  logged-in user) is read without it; the lock is taken when the view's turn comes
+  (:func:`enter_view`, the last hook before every view) or at the first write before that (the
+  once-token's claim), so everything the view reads is read under it.
+- A POST view that changes nothing (``core.once.reads_only``: a live check) reads without it.
+- After its deciding commit, a request that only renders its answer reads without it
+  (:func:`reads_from_now`, :func:`commit_then_read`).
 """
 from contextlib import contextmanager
 
@@ -22,6 +31,7 @@ READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _READ_STATEMENTS = ("SELECT", "PRAGMA", "EXPLAIN")
 _LOCKED = "sqlite_write_lock"  # key in Connection.info: this transaction holds the write lock
 _READING = "sqlite_reading"  # key in g: the next transactions only read, whatever the method
+_VIEW = "sqlite_view"  # key in g: the view's turn has come (a writing request takes the lock from here)
 
 
 def _reading_request() -> bool:
@@ -29,9 +39,33 @@ def _reading_request() -> bool:
         return False
     if g.get(_READING, False):
         return True
-    if request.method not in READING_METHODS:
+    if g.get(_LOCKED, False):
         return False
-    return not g.get(_LOCKED, False)
+    # A writing request reads the session and the user before its view without the lock.
+    return request.method in READING_METHODS or not g.get(_VIEW, False)
+
+
+def enter_view() -> None:
+    """The last hook before every view: a writing request's view reads and writes under SQLite's
+    write lock from its first statement (a transaction the framework began to read the session
+    and the user goes on with the lock), unless the view is marked as reading only."""
+    setattr(g, _VIEW, True)
+    if request.method in READING_METHODS:
+        return
+    from flask import current_app
+
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is not None and getattr(view, "reads_only", False):
+        setattr(g, _READING, True)
+        return
+    from ..extensions import db
+
+    session = db.session()
+    if not session.in_transaction() or session.get_bind().dialect.name != "sqlite":
+        return  # the view's first statement begins its transaction with the lock
+    connection = session.connection()
+    if not connection.info.get(_LOCKED, True):
+        _lock(connection, connection.connection.dbapi_connection.cursor())
 
 
 @contextmanager
@@ -55,6 +89,7 @@ def write_lock_from_now() -> None:
     rolled back. Harmless on PostgreSQL and in writing requests."""
     if has_app_context():
         setattr(g, _LOCKED, True)
+        setattr(g, _READING, False)
 
 
 def reads_from_now() -> None:
@@ -64,6 +99,25 @@ def reads_from_now() -> None:
     desk wait. Call it right after that commit."""
     if has_app_context():
         setattr(g, _READING, True)
+
+
+def commit_then_read() -> None:
+    """The deciding commit of a writing request that goes on only to read and render its answer
+    (a roster tap's row and counters): what the request loaded stays loaded, since it is what was
+    just committed (no reload of each object on its next use), and the transactions that follow
+    read without SQLite's write lock (see :func:`reads_from_now`; the once-token's answer, stored
+    last, takes it for its one statement). What a bulk statement changed must be in the loaded
+    objects already (core.roster keeps them so); what a trigger changed (a participant's
+    ``steps_mask``) is not, so the answer must not show it."""
+    from ..extensions import db  # the engine tuning above is imported before the models exist
+
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+    reads_from_now()
 
 
 def configure_sqlite(engine: Engine) -> None:
@@ -91,17 +145,23 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "before_cursor_execute")
     def _take_write_lock(conn, cursor, statement, parameters, context, executemany):  # pragma: no cover
-        """The first write of a reading transaction: end the reads, continue with the write lock.
-
-        Upgrading a deferred transaction in place could fail at once with "database is locked"
-        (another request wrote since its snapshot); a new immediate transaction waits its turn."""
+        """The first write of a reading transaction: end the reads, continue with the write lock."""
         if conn.info.get(_LOCKED, True) or not conn.in_transaction():
             return
         if statement.lstrip()[:7].upper().startswith(_READ_STATEMENTS):
             return
-        conn.info[_LOCKED] = True
-        cursor.execute("COMMIT")
-        cursor.execute("BEGIN IMMEDIATE")
+        _lock(conn, cursor)
+
+
+def _lock(conn, cursor) -> None:
+    """End a reading transaction and go on in one that holds the write lock (what was loaded
+    stays loaded: only the DBAPI connection's transaction changes).
+
+    Upgrading a deferred transaction in place could fail at once with "database is locked"
+    (another request wrote since its snapshot); a new immediate transaction waits its turn."""
+    conn.info[_LOCKED] = True
+    cursor.execute("COMMIT")
+    cursor.execute("BEGIN IMMEDIATE")
 
 
 def lock_row(model, row_id: int):

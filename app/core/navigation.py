@@ -28,3 +28,21 @@ MENU = [
 
 def menu_for(user) -> list[tuple[str, str]]:
     return [(label, endpoint) for label, endpoint in MENU if may(endpoint, user)]
+
+
+class Menu:
+    """The user's menu, worked out only when a page draws it (a fragment never does)."""
+
+    def __init__(self, user):
+        self._user, self._items = user, None
+
+    def _entries(self) -> list[tuple[str, str]]:
+        if self._items is None:
+            self._items = menu_for(self._user)
+        return self._items
+
+    def __iter__(self):
+        return iter(self._entries())
+
+    def __len__(self) -> int:
+        return len(self._entries())

@@ -75,8 +75,10 @@ def form_tokens(form=None, once: str | None = None) -> Markup:
 
 
 def reads_only(view):
-    """Mark a POST view that changes nothing (a live check sent with its form's fields): no claim."""
+    """Mark a POST view that changes nothing (a live check sent with its form's fields): no claim,
+    and on SQLite it reads without the write lock (core.db)."""
     view.once_exempt = True
+    view.reads_only = True
     return view
 
 

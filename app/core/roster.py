@@ -18,6 +18,7 @@ from flask import Response
 from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
 from .errors import DomainError
@@ -57,8 +58,10 @@ def next_revision(owner) -> int:
     the end of the transaction, so the writers of one roster take turns (each takes it before
     touching any mark)."""
     model = type(owner)
-    return db.session.execute(update(model).where(model.id == owner.id)
-                              .values(revision=model.revision + 1).returning(model.revision)).scalar_one()
+    revision = db.session.execute(update(model).where(model.id == owner.id)
+                                  .values(revision=model.revision + 1).returning(model.revision)).scalar_one()
+    set_committed_value(owner, "revision", revision)  # the loaded row says what the database holds
+    return revision
 
 
 def write_if_later(model, key: dict, values: dict, *, create: bool = True, when: str = "marked_at") -> int | None:
@@ -74,7 +77,14 @@ def write_if_later(model, key: dict, values: dict, *, create: bool = True, when:
     else:
         stmt = update(model).where(*(getattr(model, k) == v for k, v in key.items()),
                                    or_(column.is_(None), column <= values[when])).values(**values)
-    return db.session.execute(stmt.returning(model.id)).scalar()
+    row_id = db.session.execute(stmt.returning(model.id)).scalar()
+    if row_id is not None:
+        # The row, if this request has it loaded, says what was written (no reload needed).
+        loaded = db.session.identity_map.get(db.session.identity_key(model, row_id))
+        if loaded is not None:
+            for name, value in values.items():
+                set_committed_value(loaded, name, value)
+    return row_id
 
 
 def standing_row(model, key: dict):

@@ -64,15 +64,16 @@ def scoped(stmt: Select, model, scope: Scope | None = None) -> Select:
     return stmt if clause is None else stmt.where(clause)
 
 
-def get_or_404(model, ident, scope: Scope | None = None):
+def get_or_404(model, ident, scope: Scope | None = None, options: tuple = ()):
     """Load one record by primary key through the scope; 404 if missing, out of scope, or no possible id
-    (see :func:`~app.core.converters.parse_id`: a query or form value is checked like a URL's)."""
+    (see :func:`~app.core.converters.parse_id`: a query or form value is checked like a URL's).
+    ``options``: loader options (the related rows the view will use, in the same query)."""
     from .converters import parse_id
 
     ident = parse_id(ident)
     if ident is None:
         abort(404)
-    stmt = scoped(select(model).where(model.id == ident), model, scope)
+    stmt = scoped(select(model).where(model.id == ident).options(*options), model, scope)
     obj = db.session.scalars(stmt).first()
     if obj is None:
         abort(404)

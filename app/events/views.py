@@ -6,6 +6,7 @@ from sqlalchemy.orm import joinedload
 from ..core.access import ADMIN, MANAGER, STAFF, roles_required
 from ..core.checkin import SUPERSEDED
 from ..core.converters import parse_id, parse_ids
+from ..core.db import commit_then_read
 from ..core.errors import DomainError, error_page
 from ..core.forms import add_error, show_error
 from ..core.htmx import render, wants_fragment
@@ -324,7 +325,7 @@ def checkin(event_id: int):
         result = check_in(event, (request.form.get("reg_number") or "").strip()[:40], current_scope(),
                           at=device_time(request.form.get("marked_at")))
         if result.accepted:
-            db.session.commit()
+            commit_then_read()
         else:
             db.session.rollback()
     status = 422 if result and not result.accepted else 200
@@ -460,7 +461,7 @@ def roster_mark(event_id: int, signup_id: int):
     every other row changed since, so that the screen's rows and counters agree."""
     event = get_or_404(Event, event_id)
     refusal = _attendance_or_403(event)
-    signup_ = get_or_404(Signup, signup_id)
+    signup_ = get_or_404(Signup, signup_id, options=(joinedload(Signup.participant).joinedload(Participant.kelurahan),))
     error = notice = None
     if signup_.event_id != event.id:
         error = "Peserta ini tidak terdaftar di acara ini."
@@ -468,7 +469,7 @@ def roster_mark(event_id: int, signup_id: int):
         outcome = attendance_outcome(signup_, request.form.get("hadir") == "1", current_scope(),
                                      device_time(request.form.get("marked_at")))
         if outcome.accepted:
-            db.session.commit()
+            commit_then_read()
         else:
             db.session.rollback()
         error = outcome.message if outcome.kind != SUPERSEDED else None

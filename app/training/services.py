@@ -254,12 +254,9 @@ def mark(meeting: Meeting, enrollment: Enrollment, status: str, user, at: dateti
         check_step_date(enrollment.participant, meeting.date, f"Kehadiran di pertemuan {meeting.number}")
     at = mark_time(at)
     revision = next_revision(meeting)
-    # The standing mark (for the audit) and the course (the audit's kecamatan, the completion rule) in
-    # one query; the course then comes from the identity map.
-    _course, previous = db.session.execute(
-        select(Course, Attendance.status).outerjoin(Attendance, and_(
-            Attendance.meeting_id == meeting.id, Attendance.enrollment_id == enrollment.id))
-        .where(Course.id == meeting.course_id)).one()
+    # The standing mark, for the audit (the tap loaded the meeting with its course).
+    previous = db.session.scalar(select(Attendance.status).where(
+        Attendance.meeting_id == meeting.id, Attendance.enrollment_id == enrollment.id))
     key = {"meeting_id": meeting.id, "enrollment_id": enrollment.id}
     applied = write_if_later(Attendance, key, {"status": status, "automatic": False, "marked_by_id": user.id,
                                                "marked_at": at, "revision": revision})

@@ -1,10 +1,11 @@
 """The roster of a meeting (phone first), one-tap marks, closing, and check-in by QR or number."""
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..core.access import ADMIN, FACILITATOR, STAFF, roles_required
+from ..core.db import commit_then_read
 from ..core.checkin import BLOCKED, FULL, INVALID, SUPERSEDED, UNKNOWN
 from ..core.htmx import render, wants_fragment
 from ..core.roster import device_time, poll_answer, screen_current
@@ -29,16 +30,16 @@ def roster_rows(meeting: Meeting) -> list[dict]:
             for i, e in enumerate(enrollments, start=1)]
 
 
-def roster_row(meeting: Meeting, enrollment: Enrollment) -> dict:
-    """One row of the roster as roster_rows() gives it (its number in the name order, its mark),
-    from two indexed queries: what a tap answers with, whatever the size of the class."""
+def roster_row(meeting: Meeting, enrollment: Enrollment) -> tuple[dict, dict]:
+    """One row of the roster as roster_rows() gives it (its number in the name order, its mark)
+    and the roster's counters: what a tap answers with, from two indexed queries whatever the size
+    of the class."""
     p = enrollment.participant
-    before = db.session.scalar(select(func.count()).select_from(Enrollment).join(Participant).where(
-        Enrollment.course_id == meeting.course_id,
-        or_(Participant.name_key < p.name_key, and_(Participant.name_key == p.name_key, Participant.id < p.id))))
+    ahead = or_(Participant.name_key < p.name_key, and_(Participant.name_key == p.name_key, Participant.id < p.id))
+    total, before = counts(meeting, ahead)
     mark = db.session.scalars(select(Attendance).where(Attendance.meeting_id == meeting.id,
                                                        Attendance.enrollment_id == enrollment.id)).first()
-    return {"number": before + 1, "enrollment": enrollment, "p": p, "mark": mark}
+    return {"number": before + 1, "enrollment": enrollment, "p": p, "mark": mark}, total
 
 
 def changed_rows(meeting: Meeting, since: int) -> list[dict]:
@@ -56,20 +57,25 @@ def changed_rows(meeting: Meeting, since: int) -> list[dict]:
     return [{"number": number, "enrollment": e, "p": e.participant, "mark": a} for e, a, number in found]
 
 
-def counts(meeting: Meeting) -> dict:
-    """The roster's counters (each status, not yet marked, total, attended) in one grouped query."""
+def counts(meeting: Meeting, ahead=None):
+    """The roster's counters (each status, not yet marked, total, attended) in one grouped query.
+    With ``ahead`` (a condition on the enrolment's participant), also how many rows it holds:
+    ``(counters, n)``."""
     status = func.coalesce(Attendance.status, "belum")
+    columns = [status, func.count()] + ([func.sum(case((ahead, 1), else_=0))] if ahead is not None else [])
     rows = db.session.execute(
-        select(status, func.count()).select_from(Enrollment)
+        select(*columns).select_from(Enrollment).join(Participant)
         .outerjoin(Attendance, and_(Attendance.enrollment_id == Enrollment.id, Attendance.meeting_id == meeting.id))
         .where(Enrollment.course_id == meeting.course_id).group_by(status))
     result = dict.fromkeys(STATUS_LABELS, 0)
     result["belum"] = 0
-    for key, n in rows:
+    matched = 0
+    for key, n, *among in rows:
         result[key] += n
+        matched += among[0] if among else 0
     result["total"] = sum(result.values())
     result["attended"] = result["hadir"] + result["terlambat"]
-    return result
+    return result if ahead is None else (result, matched)
 
 
 @bp.get("/pertemuan/<int:meeting_id>")
@@ -90,12 +96,13 @@ def roster(meeting_id: int):
 @bp.post("/pertemuan/<int:meeting_id>/tandai/<int:enrollment_id>")
 @roles_required(*MARK_ROLES)
 def mark_one(meeting_id: int, enrollment_id: int):
-    meeting = get_or_404(Meeting, meeting_id)
-    enrollment = get_or_404(Enrollment, enrollment_id)
+    meeting = get_or_404(Meeting, meeting_id, options=(joinedload(Meeting.course),))
+    enrollment = get_or_404(Enrollment, enrollment_id,
+                            options=(joinedload(Enrollment.participant).joinedload(Participant.kelurahan),))
     outcome = mark_outcome(meeting, enrollment, request.form.get("status", ""), current_user,
                            device_time(request.form.get("marked_at")))
     if outcome.accepted:
-        db.session.commit()
+        commit_then_read()
     else:
         db.session.rollback()
     error = outcome.message if outcome.kind != SUPERSEDED else None
@@ -105,7 +112,10 @@ def mark_one(meeting_id: int, enrollment_id: int):
             flash(error or notice, "error" if error else "info")
         return redirect(url_for("training.roster", meeting_id=meeting.id, **({"filter": request.args["filter"]}
                                                                               if request.args.get("filter") else {})))
-    row = roster_row(meeting, enrollment) if enrollment.course_id == meeting.course_id else None
+    if enrollment.course_id == meeting.course_id:
+        row, total = roster_row(meeting, enrollment)
+    else:
+        row, total = None, counts(meeting)
     # The screen says which revision it shows (?sejak=, outside the form so a resent mark is the
     # same request): the answer brings the other rows changed since, so that its counters and its
     # rows agree; the poller moves on to the new revision.
@@ -113,7 +123,7 @@ def mark_one(meeting_id: int, enrollment_id: int):
     others = None
     if screen_current(meeting, since):
         others = [r for r in changed_rows(meeting, since) if r["enrollment"].id != enrollment.id]
-    return render_template("training/_roster_row_update.html", meeting=meeting, row=row, counts=counts(meeting),
+    return render_template("training/_roster_row_update.html", meeting=meeting, row=row, counts=total,
                            error=error, notice=notice, labels=STATUS_LABELS, others=others,
                            blocked=may_mark(meeting, current_user)), 422 if error else 200
 
@@ -166,7 +176,7 @@ def checkin(meeting_id: int):
         result = check_in(meeting, (request.form.get("reg_number") or "").strip()[:40], current_user,
                           enrol_now=request.form.get("enrol") == "1", at=device_time(request.form.get("marked_at")))
         if result.accepted:
-            db.session.commit()
+            commit_then_read()
         else:
             db.session.rollback()
     status = 422 if result and result.kind in (INVALID, UNKNOWN, BLOCKED, FULL) else 200
