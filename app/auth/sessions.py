@@ -23,10 +23,10 @@ from datetime import datetime, timedelta
 from flask import Flask, current_app, flash, redirect, request, session, url_for
 from flask_login import login_user, logout_user
 from flask_session.base import ServerSideSession, ServerSideSessionInterface
-from sqlalchemy import DateTime, LargeBinary, String, delete, select
+from sqlalchemy import DateTime, LargeBinary, String, bindparam, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..core.db import write_lock_from_now
+from ..core.db import run_prepared, write_lock_from_now
 from ..core.htmx import is_htmx
 from ..core.timeutil import utcnow
 from ..extensions import db
@@ -44,6 +44,9 @@ class WebSession(db.Model):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
     expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+_LOAD = select(WebSession.data, WebSession.expires_at).where(WebSession.key == bindparam("store_id"))  # every request
 
 
 class DatabaseSessionInterface(ServerSideSessionInterface):
@@ -67,8 +70,7 @@ class DatabaseSessionInterface(ServerSideSessionInterface):
         return hashlib.sha256(sid.encode()).hexdigest()
 
     def _retrieve_session_data(self, store_id: str) -> dict | None:
-        row = db.session.execute(
-            select(WebSession.data, WebSession.expires_at).where(WebSession.key == store_id)).first()
+        row = run_prepared(_LOAD, {"store_id": store_id}).first()
         if row is None or row.expires_at <= utcnow():
             return None
         return self.serializer.decode(row.data)

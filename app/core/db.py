@@ -120,6 +120,18 @@ def commit_then_read() -> None:
     reads_from_now()
 
 
+def run_prepared(statement, params: dict):
+    """Run a statement built once and kept (see core.roster, core.once, the roster's counters:
+    SQLAlchemy then reuses its cache key and compiled form) on the session's connection, with its
+    bound values: pending changes are flushed first, as the session would, without the ORM's work
+    per statement. For a read of plain columns, or a write whose rows the request does not hold
+    as loaded objects (or updates itself)."""
+    from ..extensions import db
+
+    db.session.flush()
+    return db.session.connection().execute(statement, params)
+
+
 def configure_sqlite(engine: Engine) -> None:
     """Foreign keys on, WAL journal, and the write lock taken only by transactions that write."""
     if engine.dialect.name != "sqlite":

@@ -19,18 +19,19 @@ import re
 import secrets
 import time
 from datetime import datetime, timedelta
+from functools import cache
 
 from flask import Flask, Response, current_app, flash, g, message_flashed, request
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
-from sqlalchemy import ForeignKey, Integer, String, Text, delete, select, update
+from sqlalchemy import ForeignKey, Integer, String, Text, bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from .db import reading_only
+from .db import reading_only, run_prepared
 from .timeutil import utcnow
 
 FIELD = "_once"
@@ -116,16 +117,24 @@ def _token() -> str | None:
     return digest.hexdigest()
 
 
-def _insert():
-    return pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+@cache
+def _claim_statement(dialect: str):
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (insert(FormSubmission).values(token=bindparam("token"), user_id=bindparam("user_id"),
+                                          endpoint=bindparam("endpoint"), claimed_at=bindparam("claimed_at"))
+            .on_conflict_do_nothing(index_elements=["token"]).returning(FormSubmission.token))
 
 
 def _claim(token: str) -> bool:
     """Insert the claim; False when another request holds it (after that request has ended)."""
-    stmt = (_insert()(FormSubmission)
-            .values(token=token, user_id=current_user.id, endpoint=(request.endpoint or "")[:80], claimed_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["token"]).returning(FormSubmission.token))
-    return db.session.execute(stmt).scalar() is not None
+    stmt = _claim_statement(db.session.get_bind().dialect.name)
+    return run_prepared(stmt, {"token": token, "user_id": current_user.id, "endpoint": (request.endpoint or "")[:80],
+                               "claimed_at": utcnow()}).scalar() is not None
+
+
+_STORE_ANSWER = (update(FormSubmission).where(FormSubmission.token == bindparam("claimed"),
+                                              FormSubmission.status.is_(None))
+                 .values(status=bindparam("status"), headers=bindparam("headers"), body=bindparam("body")))
 
 
 def _stored_answer(token: str) -> Response:
@@ -219,9 +228,7 @@ def register_once(app: Flask) -> None:
                               if name in response.headers]
                              + [f"{FLASH_LINE}: {category}\t{' '.join(str(message).split())}"
                                 for category, message in g.pop("once_flashes", [])])
-        db.session.execute(update(FormSubmission).where(FormSubmission.token == token,
-                                                        FormSubmission.status.is_(None))
-                           .values(status=response.status_code, headers=headers, body=body))
+        run_prepared(_STORE_ANSWER, {"claimed": token, "status": response.status_code, "headers": headers, "body": body})
         if secrets.randbelow(200) == 0:
             db.session.execute(delete(FormSubmission).where(FormSubmission.claimed_at < utcnow() - KEEP))
         db.session.commit()

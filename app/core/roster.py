@@ -13,14 +13,16 @@ roster-sync.js, shared by every kind of roster (a meeting's, an event's).
 - **A mark id once.** The device's mark id is the form's one-time token (core.once): nothing here.
 """
 from datetime import datetime, timedelta, timezone
+from functools import cache
 
 from flask import Response
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
+from .db import run_prepared
 from .errors import DomainError
 from .timeutil import utcnow
 
@@ -53,31 +55,45 @@ def mark_time(at: datetime | None) -> datetime:
     return now if at is None else min(now, max(at, now - timedelta(days=1)))
 
 
+@cache
+def _revision_statement(model):
+    return (update(model).where(model.id == bindparam("owner_id")).values(revision=model.revision + 1)
+            .returning(model.revision).execution_options(synchronize_session=False))
+
+
 def next_revision(owner) -> int:
     """The roster owner's (a meeting's, an event's) next revision number. Its row stays locked to
     the end of the transaction, so the writers of one roster take turns (each takes it before
     touching any mark)."""
-    model = type(owner)
-    revision = db.session.execute(update(model).where(model.id == owner.id)
-                                  .values(revision=model.revision + 1).returning(model.revision)).scalar_one()
+    revision = run_prepared(_revision_statement(type(owner)), {"owner_id": owner.id}).scalar_one()
     set_committed_value(owner, "revision", revision)  # the loaded row says what the database holds
     return revision
+
+
+@cache
+def _mark_statement(model, key: tuple, names: tuple, create: bool, when: str, dialect: str):
+    """The statement of :func:`write_if_later`, built once per shape (SQLAlchemy then reuses its
+    compiled form): the key's values are bound as ``k_<name>``, the written ones as ``v_<name>``."""
+    column = getattr(model, when)
+    if create:
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = insert(model).values({**{k: bindparam(f"k_{k}") for k in key}, **{k: bindparam(f"v_{k}") for k in names}})
+        stmt = stmt.on_conflict_do_update(index_elements=list(key), set_={k: stmt.excluded[k] for k in names},
+                                          where=or_(column.is_(None), column <= stmt.excluded[when]))
+    else:
+        stmt = update(model).where(*(getattr(model, k) == bindparam(f"k_{k}") for k in key),
+                                   or_(column.is_(None), column <= bindparam(f"v_{when}")))
+        stmt = stmt.values({k: bindparam(f"v_{k}") for k in names})
+    return stmt.returning(model.id).execution_options(synchronize_session=False)
 
 
 def write_if_later(model, key: dict, values: dict, *, create: bool = True, when: str = "marked_at") -> int | None:
     """Write a mark into the row of ``model`` named by ``key`` unless the standing mark is newer
     (by its ``when`` column; a row never marked takes any). ``create``: insert the row when there
     is none (``key`` is then its unique key). Returns the row's id, or None when the mark lost."""
-    column = getattr(model, when)
-    if create:
-        insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        stmt = insert(model).values(**key, **values)
-        stmt = stmt.on_conflict_do_update(index_elements=list(key), set_={k: stmt.excluded[k] for k in values},
-                                          where=or_(column.is_(None), column <= stmt.excluded[when]))
-    else:
-        stmt = update(model).where(*(getattr(model, k) == v for k, v in key.items()),
-                                   or_(column.is_(None), column <= values[when])).values(**values)
-    row_id = db.session.execute(stmt.returning(model.id)).scalar()
+    stmt = _mark_statement(model, tuple(key), tuple(values), create, when, db.session.get_bind().dialect.name)
+    params = {**{f"k_{k}": v for k, v in key.items()}, **{f"v_{k}": v for k, v in values.items()}}
+    row_id = run_prepared(stmt, params).scalar()
     if row_id is not None:
         # The row, if this request has it loaded, says what was written (no reload needed).
         loaded = db.session.identity_map.get(db.session.identity_key(model, row_id))

@@ -1,11 +1,13 @@
 """The roster of a meeting (phone first), one-tap marks, closing, and check-in by QR or number."""
+from functools import cache
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..core.access import ADMIN, FACILITATOR, STAFF, roles_required
-from ..core.db import commit_then_read
+from ..core.db import commit_then_read, run_prepared
 from ..core.checkin import BLOCKED, FULL, INVALID, SUPERSEDED, UNKNOWN
 from ..core.htmx import render, wants_fragment
 from ..core.roster import device_time, poll_answer, screen_current
@@ -35,8 +37,7 @@ def roster_row(meeting: Meeting, enrollment: Enrollment) -> tuple[dict, dict]:
     and the roster's counters: what a tap answers with, from two indexed queries whatever the size
     of the class."""
     p = enrollment.participant
-    ahead = or_(Participant.name_key < p.name_key, and_(Participant.name_key == p.name_key, Participant.id < p.id))
-    total, before = counts(meeting, ahead)
+    total, before = counts(meeting, p)
     mark = db.session.scalars(select(Attendance).where(Attendance.meeting_id == meeting.id,
                                                        Attendance.enrollment_id == enrollment.id)).first()
     return {"number": before + 1, "enrollment": enrollment, "p": p, "mark": mark}, total
@@ -57,25 +58,37 @@ def changed_rows(meeting: Meeting, since: int) -> list[dict]:
     return [{"number": number, "enrollment": e, "p": e.participant, "mark": a} for e, a, number in found]
 
 
-def counts(meeting: Meeting, ahead=None):
-    """The roster's counters (each status, not yet marked, total, attended) in one grouped query.
-    With ``ahead`` (a condition on the enrolment's participant), also how many rows it holds:
-    ``(counters, n)``."""
+@cache
+def _counts_statement(numbered: bool):
     status = func.coalesce(Attendance.status, "belum")
-    columns = [status, func.count()] + ([func.sum(case((ahead, 1), else_=0))] if ahead is not None else [])
-    rows = db.session.execute(
-        select(*columns).select_from(Enrollment).join(Participant)
-        .outerjoin(Attendance, and_(Attendance.enrollment_id == Enrollment.id, Attendance.meeting_id == meeting.id))
-        .where(Enrollment.course_id == meeting.course_id).group_by(status))
+    columns = [status, func.count()]
+    if numbered:  # how many rows come before the participant's in the name order
+        name_key, participant_id = bindparam("name_key"), bindparam("participant_id")
+        ahead = or_(Participant.name_key < name_key, and_(Participant.name_key == name_key, Participant.id < participant_id))
+        columns.append(func.sum(case((ahead, 1), else_=0)))
+    return (select(*columns).select_from(Enrollment).join(Participant)
+            .outerjoin(Attendance, and_(Attendance.enrollment_id == Enrollment.id,
+                                        Attendance.meeting_id == bindparam("meeting_id")))
+            .where(Enrollment.course_id == bindparam("course_id")).group_by(status))
+
+
+def counts(meeting: Meeting, numbering: Participant | None = None):
+    """The roster's counters (each status, not yet marked, total, attended) in one grouped query.
+    With ``numbering`` (a participant on the roster), also how many rows come before theirs:
+    ``(counters, n)``."""
+    params = {"meeting_id": meeting.id, "course_id": meeting.course_id}
+    if numbering is not None:
+        params.update(name_key=numbering.name_key, participant_id=numbering.id)
+    rows = run_prepared(_counts_statement(numbering is not None), params)
     result = dict.fromkeys(STATUS_LABELS, 0)
     result["belum"] = 0
-    matched = 0
-    for key, n, *among in rows:
+    ahead = 0
+    for key, n, *before in rows:
         result[key] += n
-        matched += among[0] if among else 0
+        ahead += before[0] if before else 0
     result["total"] = sum(result.values())
     result["attended"] = result["hadir"] + result["terlambat"]
-    return result if ahead is None else (result, matched)
+    return result if numbering is None else (result, ahead)
 
 
 @bp.get("/pertemuan/<int:meeting_id>")
