@@ -249,7 +249,7 @@ def expect(answer: Answer, status: int | tuple, marker: bytes | None = None, wha
     if answer.status not in statuses:
         raise Check(f"{what}: status {answer.status}, expected {status}: {answer.body[:200]!r}")
     if marker is not None and marker not in answer.body:
-        raise Check(f"{what}: {marker!r} missing from the answer ({len(answer.body)} bytes)")
+        raise Check(f"{what}: {marker!r} missing from the answer ({len(answer.body)} bytes): {answer.body[:300]!r}")
     return answer
 
 
@@ -289,9 +289,11 @@ class Ops:
             expect(a, 200, b"belum terdaftar", "nik_check new")
 
     def _new_nik(self, prefix: str) -> str:
-        born = date(1960, 1, 1) + timedelta(days=self._rand(365 * 45))
-        day = born.day + 40 * self._rand(2)
-        return f"{prefix}{day:02d}{born.month:02d}{born.year % 100:02d}{8000 + self._rand(2000):04d}"
+        """A NIK not registered yet: not from the seeded generator, which gives every run the same
+        sequence (so the NIKs one run registered came up as "new" in the next and were found)."""
+        born = date(1960, 1, 1) + timedelta(days=secrets.randbelow(365 * 45))
+        day = born.day + 40 * secrets.randbelow(2)
+        return f"{prefix}{day:02d}{born.month:02d}{born.year % 100:02d}{8000 + secrets.randbelow(2000):04d}"
 
     def register(self, s: Session, st: dict):
         kel_id, code, label = self._pick(self.f.kelurahan[st["kec"]])
@@ -331,7 +333,10 @@ class Ops:
         meeting, enrollments = st["roster"]
         eid = enrollments[self._rand(len(enrollments))]
         status = "hadir" if self._rand(10) else "terlambat"
-        a = s.send("POST", f"/pertemuan/{meeting}/tandai/{eid}", {"csrf_token": s.csrf, "status": status}, HX)
+        # As the roster's script sends it: a mark id (the once-token) and the time it was made.
+        form = {"csrf_token": s.csrf, "_once": secrets.token_urlsafe(24), "status": status,
+                "marked_at": str(int(time.time() * 1000))}
+        a = s.send("POST", f"/pertemuan/{meeting}/tandai/{eid}", form, HX)
         expect(a, 200, f"/tandai/{eid}".encode(), "tap")
 
     def dashboard_province(self, s: Session, st: dict):
