@@ -28,8 +28,10 @@ def _migration_compares(*args) -> bool:
 
 
 def register_extensions(app: Flask) -> None:
-    from .core.db import configure_sqlite
+    from .core.db import configure_sqlite, sqlite_engine_options
 
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = sqlite_engine_options(app.config["SQLALCHEMY_DATABASE_URI"],
+                                                                   app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     db.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine)

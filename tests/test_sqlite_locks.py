@@ -5,14 +5,17 @@ a writing request holds the lock from its first statement, so its checks and its
 never overtaken; a reading request that writes at the end (an audit entry) gets the lock then,
 even when another request wrote in between.
 """
+import fcntl
+import os
 import sqlite3
+import threading
 
 import pytest
 from sqlalchemy import func, inspect, select
 
 from app.core import audit
 from app.core.audit import AuditLog
-from app.core.db import commit_then_read, enter_view
+from app.core.db import TakingTurns, _begin_immediate, commit_then_read, enter_view
 from app.extensions import db
 
 
@@ -107,3 +110,70 @@ def test_a_reading_request_that_writes_after_another_desk_wrote_still_saves(app,
         actions = sorted(db.session.scalars(select(AuditLog.action)))
     desk.close()
     assert actions == ["document.cards", "test.other_desk"]
+
+
+# --- Writers take turns (core.db.TakingTurns) -------------------------------------------------
+
+def _turn_is_free(path: str) -> bool:
+    fd = os.open(path + "-writers", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return True
+    finally:
+        os.close(fd)
+
+
+def test_a_writing_transaction_holds_the_turn_until_it_ends_and_a_reading_one_never_takes_it(app, sqlite_file):
+    with app.test_request_context("/peserta", method="GET"):
+        db.session.scalar(select(func.count()).select_from(AuditLog))
+        assert _turn_is_free(sqlite_file)
+        db.session.rollback()
+    with app.test_request_context("/peserta/daftar", method="POST"):
+        enter_view()
+        db.session.scalar(select(func.count()).select_from(AuditLog))
+        assert not _turn_is_free(sqlite_file)
+        db.session.commit()
+        assert _turn_is_free(sqlite_file)
+        audit.record("test.turn", entity_type="test", summary="")
+        db.session.flush()
+        assert not _turn_is_free(sqlite_file)
+        db.session.rollback()
+        assert _turn_is_free(sqlite_file)
+
+
+def test_a_second_writer_waits_for_its_turn_instead_of_meeting_sqlites_lock(app, sqlite_file):
+    """The second writer's SQLite busy timeout is 0: had it reached BEGIN IMMEDIATE while the first
+    held the database, it would fail at once with "database is locked". It waits for its turn
+    instead, and writes as soon as the first commits."""
+    insert = ("INSERT INTO audit_log (action, entity_type, summary, at) "
+              "VALUES ('test.turns', 'test', '', '2026-12-03 00:00:00')")
+    first = sqlite3.connect(sqlite_file, factory=TakingTurns, isolation_level=None)
+    second = sqlite3.connect(sqlite_file, factory=TakingTurns, isolation_level=None, check_same_thread=False)
+    second.execute("PRAGMA busy_timeout=0")
+    _begin_immediate(first, first.execute)
+    first.execute(insert)
+    done, errors = threading.Event(), []
+
+    def write():
+        try:
+            _begin_immediate(second, second.execute)
+            second.execute(insert)
+            second.commit()
+        except Exception as err:  # noqa: BLE001 - reported below
+            errors.append(err)
+        done.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    assert not done.wait(0.5)  # waiting for its turn
+    first.commit()
+    assert done.wait(15)
+    writer.join()
+    assert errors == []
+    assert first.execute("SELECT count(*) FROM audit_log WHERE action = 'test.turns'").fetchone()[0] == 2
+    first.close()
+    second.close()

@@ -21,6 +21,10 @@ The write lock is held for as short a time as the rules allow:
 - After its deciding commit, a request that only renders its answer reads without it
   (:func:`reads_from_now`, :func:`commit_then_read`).
 """
+import fcntl
+import os
+import sqlite3
+import threading
 from contextlib import contextmanager
 
 from flask import g, has_app_context, has_request_context, request
@@ -132,6 +136,81 @@ def run_prepared(statement, params: dict):
     return db.session.connection().execute(statement, params)
 
 
+class TakingTurns(sqlite3.Connection):
+    """A SQLite connection whose writing transactions take turns through a lock file beside the
+    database (``<file>-writers``, ``flock``): a writer waits in the kernel and is woken the moment
+    the one before it commits or rolls back. Without it, writers that find the database locked
+    wait in SQLite's busy handler, which sleeps and tries again (1, 2, 5, … 100 ms) and serves no
+    one in order: under a crowd of taps, seconds of waiting for some while the lock stood free.
+    Every process of the app (web workers, the task worker, commands) takes turns; another program
+    writing to the file still meets SQLite's own lock and busy timeout."""
+
+    _held = threading.local()  # this thread already holds a turn (through another connection)
+
+    def __init__(self, database, *args, **kwargs):
+        super().__init__(database, *args, **kwargs)
+        name = os.fspath(database) if not isinstance(database, bytes) else database.decode()
+        self._turns = None if name in ("", ":memory:") or name.startswith("file:") else f"{name}-writers"
+        self._turn_fd = None
+        self._holding = False
+
+    def take_turn(self) -> None:
+        """Wait for this connection's turn to write (before its BEGIN IMMEDIATE)."""
+        if self._turns is None or self._holding or getattr(self._held, "turn", False):
+            return  # (a second writing connection of one thread would wait for itself: SQLite decides)
+        if self._turn_fd is None:
+            self._turn_fd = os.open(self._turns, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._turn_fd, fcntl.LOCK_EX)
+        self._holding = self._held.turn = True
+
+    def end_turn(self) -> None:
+        if self._holding:
+            self._holding = self._held.turn = False
+            fcntl.flock(self._turn_fd, fcntl.LOCK_UN)
+
+    def commit(self):
+        try:
+            super().commit()
+        finally:
+            self.end_turn()
+
+    def rollback(self):
+        try:
+            super().rollback()
+        finally:
+            self.end_turn()
+
+    def close(self):
+        try:
+            super().close()
+        finally:
+            self.end_turn()
+            if self._turn_fd is not None:
+                os.close(self._turn_fd)
+                self._turn_fd = None
+
+
+def _begin_immediate(dbapi_connection, run) -> None:
+    """BEGIN IMMEDIATE in this connection's turn (see TakingTurns); the turn is given back if the
+    BEGIN itself fails."""
+    take = getattr(dbapi_connection, "take_turn", None)
+    if take is not None:
+        take()
+    try:
+        run("BEGIN IMMEDIATE")
+    except BaseException:
+        if take is not None:
+            dbapi_connection.end_turn()
+        raise
+
+
+def sqlite_engine_options(uri: str, options: dict) -> dict:
+    """The engine options for ``uri``: a SQLite file's connections take turns to write."""
+    if not uri.startswith("sqlite"):
+        return options
+    return {**options, "connect_args": {**options.get("connect_args", {}), "factory": TakingTurns}}
+
+
 def configure_sqlite(engine: Engine) -> None:
     """Foreign keys on, WAL journal, and the write lock taken only by transactions that write."""
     if engine.dialect.name != "sqlite":
@@ -152,7 +231,10 @@ def configure_sqlite(engine: Engine) -> None:
     def _begin(conn):  # pragma: no cover
         reading = _reading_request()
         conn.info[_LOCKED] = True  # the BEGIN itself is not a write (see _take_write_lock)
-        conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+        if reading:
+            conn.exec_driver_sql("BEGIN")
+        else:
+            _begin_immediate(conn.connection.dbapi_connection, conn.exec_driver_sql)
         conn.info[_LOCKED] = not reading
 
     @event.listens_for(engine, "before_cursor_execute")
@@ -173,7 +255,7 @@ def _lock(conn, cursor) -> None:
     (another request wrote since its snapshot); a new immediate transaction waits its turn."""
     conn.info[_LOCKED] = True
     cursor.execute("COMMIT")
-    cursor.execute("BEGIN IMMEDIATE")
+    _begin_immediate(cursor.connection, cursor.execute)
 
 
 def lock_row(model, row_id: int):
