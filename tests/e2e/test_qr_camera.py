@@ -98,3 +98,32 @@ def test_qr_checkin_with_camera(app, camera_browser, live_server, make_user, mak
         expect(page.locator("#scanner")).to_be_hidden()
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("desk", [_training_checkin, _bazaar_checkin], ids=["training", "bazaar"])
+def test_a_card_scanned_after_the_connection_is_gone_is_kept_and_sent(app, camera_browser, live_server, make_user,
+                                                                      make_course, make_participant, desk):
+    """The check-in page prepares its scanner (the polyfill's WebAssembly) as it opens, not at the
+    first scan: opened online and never scanned, it still reads a card offline; the check-in is
+    kept on the device and sent once when the connection returns."""
+    url = desk(app, make_user, make_course, make_participant)
+    before = _marked(app, url)
+    context = camera_browser.new_context(viewport={"width": 375, "height": 812}, base_url=live_server)
+    context.grant_permissions(["camera"], origin=live_server)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        browser_login(page, "fasil.tebet", PASSWORD)
+        with page.expect_response(lambda r: r.url.endswith("/static/vendor/zxing-wasm-3.1.3-reader.wasm")):
+            page.goto(url)
+        page.wait_for_load_state("networkidle")
+        context.set_offline(True)
+        page.get_by_role("button", name="Pindai kartu dengan kamera").click()
+        expect(page.locator("#roster-queue")).to_contain_text("1 tanda belum terkirim", timeout=20_000)
+        assert _marked(app, url) == before
+        page.get_by_role("button", name="Hentikan kamera").click()
+        context.set_offline(False)
+        expect(page.locator("#roster-queue")).to_be_hidden(timeout=30_000)
+        assert _marked(app, url) in (["hadir"], ["True"])
+    finally:
+        context.close()

@@ -11,9 +11,15 @@
   if (!button || !form || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) { return; }
   var polyfill = window.BarcodeDetectionAPI;
   if (polyfill && polyfill.prepareZXingModule && button.getAttribute("data-wasm")) {
-    polyfill.prepareZXingModule({ overrides: { locateFile: function (path, prefix) {
+    // Where the browser has no detector of its own, the polyfill's reader is fetched and compiled
+    // as the page opens (not at the first scan), so the camera still reads cards after the
+    // connection is gone; the service worker keeps the file for a page reopened offline.
+    var own = typeof window.BarcodeDetector === "function" &&
+      /\[native code\]/.test(Function.prototype.toString.call(window.BarcodeDetector));
+    var ready = polyfill.prepareZXingModule({ fireImmediately: !own, overrides: { locateFile: function (path, prefix) {
       return /\.wasm$/.test(path) ? button.getAttribute("data-wasm") : prefix + path;
     } } });
+    if (ready && ready.catch) { ready.catch(function () {}); }  // offline and never kept: typing still works
   }
   if (typeof window.BarcodeDetector === "undefined") { return; }
   button.hidden = false;
