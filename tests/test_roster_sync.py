@@ -148,15 +148,17 @@ def test_a_tap_costs_few_statements(app, make_user, make_course, make_participan
     assert sum(s.startswith("INSERT INTO attendance") for s in statements) == 1          # one upsert, no re-read
     assert sum(s.startswith("SELECT attendance.status") for s in statements) == 1       # the standing mark (audit)
     assert sum("coalesce(attendance.status" in s for s in statements) == 1               # counters and row number
-    # Nothing is loaded twice: the commit keeps what the tap loaded (no reloads after it).
-    for table in ("app_user", "meeting", "enrollment"):
-        loads = [s for s in statements if s.startswith((f"SELECT {table}.id", f"SELECT {table}.id AS"))]
-        assert len(loads) == 1, (table, loads)
-    # 12: 10 in the transaction that marks (the session, the user, the meeting with its course, the
+    # Nothing is loaded twice: the meeting, its course, the enrolment and its participant in one
+    # query, and the commit keeps them (no reloads after it).
+    def loads(table):
+        return [s for s in statements if s.startswith(f"SELECT {table}.id")]
+    assert len(loads("app_user")) == 1 and len(loads("meeting")) == 1
+    assert loads("enrollment") == [] and loads("participant") == [] and loads("course") == []
+    # 11: 9 in the transaction that marks (the session, the user, the meeting with its course and the
     # enrolment with its participant, the P1 date, the revision, the standing mark, the upsert, the
     # audit row, the completion check), 2 after its commit (the counters with the row's number, the
     # row's mark). Was 20 (the objects reloaded after the commit), 23 before that.
-    assert len(statements) <= 12, "\n".join(s.split("\n")[0][:100] for s in statements)
+    assert len(statements) <= 11, "\n".join(s.split("\n")[0][:100] for s in statements)
 
 
 # --- The bazaar-day attendance list: the same mechanism (core.roster, core.once) ---------------

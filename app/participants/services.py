@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from ..core import audit
 from ..core.errors import DomainError
-from ..core.db import lock_row
+from ..core.db import lock_row, run_prepared
 from ..core.idnumbers import NikInfo, check_nik, normalize_phone, phone_error
 from ..core.scoping import Scope
 from ..core.sequences import next_values
@@ -382,10 +382,13 @@ def check_step(participant: Participant, step: int, on: date | None = None, fiel
     check_step_date(participant, on, what, field)
 
 
+_P1_DATE = select(ParticipantStep.completed_on).where(ParticipantStep.participant_id == bindparam("participant_id"),
+                                                     ParticipantStep.step == 1)
+
+
 def registration_date(participant: Participant) -> date | None:
     """The participant's P1 date (the registration), the earliest date any other step may carry."""
-    first = db.session.scalar(select(ParticipantStep.completed_on).where(
-        ParticipantStep.participant_id == participant.id, ParticipantStep.step == 1))
+    first = run_prepared(_P1_DATE, {"participant_id": participant.id}).scalar()
     if first is None:
         first = next((s.completed_on for s in participant.steps if s.step == 1), None)
     return first

@@ -3,7 +3,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import and_, bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -11,7 +11,7 @@ from ..auth.models import User
 from ..core import audit
 from ..core.checkin import ALREADY, BLOCKED, FULL, INVALID, NOT_ENROLLED, OK, SUPERSEDED, UNKNOWN, Outcome
 from ..core.errors import DomainError
-from ..core.db import lock_row
+from ..core.db import lock_row, run_prepared
 from ..core.roster import SUPERSEDED_ACTION, MarkSuperseded, mark_time, next_revision, standing_row, write_if_later
 from ..core.scoping import scoped
 from ..core.access import ADMIN, FACILITATOR, STAFF
@@ -240,6 +240,10 @@ def check_in(meeting: Meeting, typed: str, user, enrol_now: bool = False, at: da
     return outcome
 
 
+_STANDING_MARK = select(Attendance.status).where(Attendance.meeting_id == bindparam("meeting_id"),
+                                                Attendance.enrollment_id == bindparam("enrollment_id"))
+
+
 def mark(meeting: Meeting, enrollment: Enrollment, status: str, user, at: datetime | None = None) -> int:
     """Set one mark (insert or update that single row) and re-evaluate completion. The later mark
     by the time it was made wins: an older one raises MarkSuperseded (and is kept in the audit)."""
@@ -255,8 +259,7 @@ def mark(meeting: Meeting, enrollment: Enrollment, status: str, user, at: dateti
     at = mark_time(at)
     revision = next_revision(meeting)
     # The standing mark, for the audit (the tap loaded the meeting with its course).
-    previous = db.session.scalar(select(Attendance.status).where(
-        Attendance.meeting_id == meeting.id, Attendance.enrollment_id == enrollment.id))
+    previous = run_prepared(_STANDING_MARK, {"meeting_id": meeting.id, "enrollment_id": enrollment.id}).scalar()
     key = {"meeting_id": meeting.id, "enrollment_id": enrollment.id}
     applied = write_if_later(Attendance, key, {"status": status, "automatic": False, "marked_by_id": user.id,
                                                "marked_at": at, "revision": revision})
@@ -321,14 +324,17 @@ def reopen_meeting(meeting: Meeting) -> int:
 
 # --- Completion (P2) ---------------------------------------------------------------------------
 
+# Every meeting of a course with one enrolment's mark (the completion rule needs their number).
+_MARKS_OF_ENROLMENT = (select(Meeting.date, Attendance.status)
+                       .outerjoin(Attendance, and_(Attendance.meeting_id == Meeting.id,
+                                                   Attendance.enrollment_id == bindparam("enrollment_id")))
+                       .where(Meeting.course_id == bindparam("course_id")))
+
+
 def completion_date(enrollment: Enrollment) -> date | None:
     """The date of the meeting at which the course's rule was met, or None."""
     course = enrollment.course
-    # Every meeting of the course with this enrolment's mark, in one query (the rule needs their number).
-    meetings = db.session.execute(
-        select(Meeting.date, Attendance.status).outerjoin(Attendance, and_(
-            Attendance.meeting_id == Meeting.id, Attendance.enrollment_id == enrollment.id))
-        .where(Meeting.course_id == course.id)).all()
+    meetings = run_prepared(_MARKS_OF_ENROLMENT, {"enrollment_id": enrollment.id, "course_id": course.id}).all()
     dates = sorted(day for day, status in meetings if status in ATTENDED)
     required = course.required_meetings(len(meetings))
     return dates[required - 1] if required and len(dates) >= required else None

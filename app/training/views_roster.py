@@ -11,7 +11,7 @@ from ..core.db import commit_then_read, run_prepared
 from ..core.checkin import BLOCKED, FULL, INVALID, SUPERSEDED, UNKNOWN
 from ..core.htmx import render, wants_fragment
 from ..core.roster import device_time, poll_answer, screen_current
-from ..core.scoping import get_or_404
+from ..core.scoping import get_or_404, scoped
 from ..core.security import compiles_wasm
 from ..extensions import db
 from ..participants.models import Participant
@@ -91,6 +91,20 @@ def counts(meeting: Meeting, numbering: Participant | None = None):
     return result if numbering is None else (result, ahead)
 
 
+def tap_target(meeting_id: int, enrollment_id: int) -> tuple[Meeting, Enrollment]:
+    """The meeting (with its course) and the enrolment (with its participant) a tap names, through
+    the scope, in one query; 404 when either is missing or out of scope. An enrolment of another
+    course (a screen of another meeting) is loaded on its own, so that the tap can say so."""
+    found = db.session.execute(scoped(scoped(
+        select(Meeting, Enrollment).join(Enrollment, Enrollment.course_id == Meeting.course_id)
+        .where(Meeting.id == meeting_id, Enrollment.id == enrollment_id)
+        .options(joinedload(Meeting.course), joinedload(Enrollment.participant).joinedload(Participant.kelurahan)),
+        Meeting), Enrollment)).first()
+    if found is not None:
+        return found.Meeting, found.Enrollment
+    return get_or_404(Meeting, meeting_id), get_or_404(Enrollment, enrollment_id)
+
+
 @bp.get("/pertemuan/<int:meeting_id>")
 @roles_required(*MARK_ROLES)
 def roster(meeting_id: int):
@@ -109,9 +123,7 @@ def roster(meeting_id: int):
 @bp.post("/pertemuan/<int:meeting_id>/tandai/<int:enrollment_id>")
 @roles_required(*MARK_ROLES)
 def mark_one(meeting_id: int, enrollment_id: int):
-    meeting = get_or_404(Meeting, meeting_id, options=(joinedload(Meeting.course),))
-    enrollment = get_or_404(Enrollment, enrollment_id,
-                            options=(joinedload(Enrollment.participant).joinedload(Participant.kelurahan),))
+    meeting, enrollment = tap_target(meeting_id, enrollment_id)
     outcome = mark_outcome(meeting, enrollment, request.form.get("status", ""), current_user,
                            device_time(request.form.get("marked_at")))
     if outcome.accepted:
