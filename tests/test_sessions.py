@@ -290,7 +290,9 @@ def test_database_file_and_its_folder_are_private(tmp_path):
             db.session.execute(text("INSERT INTO t VALUES (1)"))
             db.session.commit()
             files = sorted(folder.iterdir())
-            assert [f.name for f in files] == ["okoce.sqlite", "okoce.sqlite-shm", "okoce.sqlite-wal"]
+            # (-writers: the lock file through which the app's writers take turns, core.db.TakingTurns)
+            assert [f.name for f in files] == ["okoce.sqlite", "okoce.sqlite-shm", "okoce.sqlite-wal",
+                                               "okoce.sqlite-writers"]
             assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     finally:
