@@ -145,27 +145,30 @@ class TakingTurns(sqlite3.Connection):
     Every process of the app (web workers, the task worker, commands) takes turns; another program
     writing to the file still meets SQLite's own lock and busy timeout."""
 
-    _held = threading.local()  # this thread already holds a turn (through another connection)
+    _holders: set[int] = set()  # the threads of this process holding a turn (through any connection)
 
     def __init__(self, database, *args, **kwargs):
         super().__init__(database, *args, **kwargs)
-        name = os.fspath(database) if not isinstance(database, bytes) else database.decode()
+        name = os.fsdecode(database)
         self._turns = None if name in ("", ":memory:") or name.startswith("file:") else f"{name}-writers"
         self._turn_fd = None
-        self._holding = False
+        self._holder = None  # the thread that took this connection's turn
 
     def take_turn(self) -> None:
         """Wait for this connection's turn to write (before its BEGIN IMMEDIATE)."""
-        if self._turns is None or self._holding or getattr(self._held, "turn", False):
+        thread = threading.get_ident()
+        if self._turns is None or self._holder is not None or thread in self._holders:
             return  # (a second writing connection of one thread would wait for itself: SQLite decides)
         if self._turn_fd is None:
             self._turn_fd = os.open(self._turns, os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(self._turn_fd, fcntl.LOCK_EX)
-        self._holding = self._held.turn = True
+        self._holder = thread
+        self._holders.add(thread)
 
     def end_turn(self) -> None:
-        if self._holding:
-            self._holding = self._held.turn = False
+        if self._holder is not None:
+            self._holders.discard(self._holder)
+            self._holder = None
             fcntl.flock(self._turn_fd, fcntl.LOCK_UN)
 
     def commit(self):

@@ -37,7 +37,7 @@ def roster_row(meeting: Meeting, enrollment: Enrollment) -> tuple[dict, dict]:
     and the roster's counters: what a tap answers with, from two indexed queries whatever the size
     of the class."""
     p = enrollment.participant
-    total, before = counts(meeting, p)
+    total, before = _tally(meeting, p)
     mark = db.session.scalars(select(Attendance).where(Attendance.meeting_id == meeting.id,
                                                        Attendance.enrollment_id == enrollment.id)).first()
     return {"number": before + 1, "enrollment": enrollment, "p": p, "mark": mark}, total
@@ -72,23 +72,26 @@ def _counts_statement(numbered: bool):
             .where(Enrollment.course_id == bindparam("course_id")).group_by(status))
 
 
-def counts(meeting: Meeting, numbering: Participant | None = None):
-    """The roster's counters (each status, not yet marked, total, attended) in one grouped query.
-    With ``numbering`` (a participant on the roster), also how many rows come before theirs:
-    ``(counters, n)``."""
+def _tally(meeting: Meeting, numbering: Participant | None) -> tuple[dict, int]:
+    """The roster's counters (each status, not yet marked, total, attended) in one grouped query,
+    and with ``numbering`` (a participant on the roster) how many rows come before theirs."""
     params = {"meeting_id": meeting.id, "course_id": meeting.course_id}
     if numbering is not None:
         params.update(name_key=numbering.name_key, participant_id=numbering.id)
-    rows = run_prepared(_counts_statement(numbering is not None), params)
     result = dict.fromkeys(STATUS_LABELS, 0)
     result["belum"] = 0
     ahead = 0
-    for key, n, *before in rows:
+    for key, n, *before in run_prepared(_counts_statement(numbering is not None), params):
         result[key] += n
         ahead += before[0] if before else 0
     result["total"] = sum(result.values())
     result["attended"] = result["hadir"] + result["terlambat"]
-    return result if numbering is None else (result, ahead)
+    return result, ahead
+
+
+def counts(meeting: Meeting) -> dict:
+    """The roster's counters (each status, not yet marked, total, attended) in one grouped query."""
+    return _tally(meeting, None)[0]
 
 
 def tap_target(meeting_id: int, enrollment_id: int) -> tuple[Meeting, Enrollment]:
