@@ -28,13 +28,14 @@ def _migration_compares(*args) -> bool:
 
 
 def register_extensions(app: Flask) -> None:
-    from .core.db import configure_sqlite, sqlite_engine_options
+    from .core.db import configure_postgresql, configure_sqlite, sqlite_engine_options
 
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = sqlite_engine_options(app.config["SQLALCHEMY_DATABASE_URI"],
                                                                    app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     db.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine)
+        configure_postgresql(db.engine)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True,
                      compare_type=True, include_object=_migration_compares)
     csrf.init_app(app)
