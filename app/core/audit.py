@@ -7,10 +7,11 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask_login import current_user
-from sqlalchemy import JSON, ForeignKey, Index, String, inspect
+from sqlalchemy import JSON, ForeignKey, Index, String, bindparam, insert, inspect
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from .db import run_prepared
 from .scoping import Scope, kecamatan_clause
 from .timeutil import utcnow
 
@@ -70,10 +71,15 @@ def changes_of(obj) -> dict:
     return result
 
 
+_INSERT = insert(AuditLog).values({name: bindparam(name) for name in (
+    "at", "action", "entity_type", "entity_id", "kecamatan_id", "user_id", "summary", "changes")})
+
+
 def record(action: str, obj=None, *, changes: dict | None = None, summary: str = "",
            entity_type: str | None = None, entity_id: int | None = None,
-           kecamatan_id: int | None = None, user_id: int | None = None) -> AuditLog:
-    """Add an audit entry to the session (flushes ``obj`` first so it has an id)."""
+           kecamatan_id: int | None = None, user_id: int | None = None) -> None:
+    """Write an audit entry in the request's transaction (flushes ``obj`` first so it has an id):
+    one prepared INSERT, after the session's pending changes, without the ORM's unit of work."""
     if obj is not None:
         if changes is None:
             changes = changes_of(obj)
@@ -85,17 +91,9 @@ def record(action: str, obj=None, *, changes: dict | None = None, summary: str =
             kecamatan_id = getattr(obj, "kecamatan_id", None)
     if user_id is None and current_user and getattr(current_user, "is_authenticated", False):
         user_id = current_user.id
-    entry = AuditLog(
-        action=action,
-        entity_type=entity_type or "-",
-        entity_id=entity_id,
-        kecamatan_id=kecamatan_id,
-        user_id=user_id,
-        summary=summary[:300],
-        changes=changes or None,
-    )
-    db.session.add(entry)
-    return entry
+    run_prepared(_INSERT, {"at": utcnow(), "action": action, "entity_type": entity_type or "-",
+                           "entity_id": entity_id, "kecamatan_id": kecamatan_id, "user_id": user_id,
+                           "summary": summary[:300], "changes": changes or None})
 
 
 def snapshot(obj) -> dict:

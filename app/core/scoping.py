@@ -6,10 +6,11 @@ returning a SQL condition (``None`` for "everything"). Records outside the scope
 answered with 404, so ids of other kecamatan reveal nothing.
 """
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import Select, false, select
+from sqlalchemy import Select, bindparam, false, select
 
 from ..extensions import db
 
@@ -64,6 +65,13 @@ def scoped(stmt: Select, model, scope: Scope | None = None) -> Select:
     return stmt if clause is None else stmt.where(clause)
 
 
+@lru_cache(maxsize=4096)
+def _by_id(model, scope: Scope) -> Select:
+    """One record of ``model`` by id (bound as ``ident``) through ``scope``: built once per model
+    and scope, so its SQL and cache key are worked out once, not on every request."""
+    return scoped(select(model).where(model.id == bindparam("ident")), model, scope)
+
+
 def get_or_404(model, ident, scope: Scope | None = None, options: tuple = ()):
     """Load one record by primary key through the scope; 404 if missing, out of scope, or no possible id
     (see :func:`~app.core.converters.parse_id`: a query or form value is checked like a URL's).
@@ -73,8 +81,8 @@ def get_or_404(model, ident, scope: Scope | None = None, options: tuple = ()):
     ident = parse_id(ident)
     if ident is None:
         abort(404)
-    stmt = scoped(select(model).where(model.id == ident).options(*options), model, scope)
-    obj = db.session.scalars(stmt).first()
+    stmt = _by_id(model, scope or current_scope())
+    obj = db.session.scalars(stmt.options(*options) if options else stmt, {"ident": ident}).first()
     if obj is None:
         abort(404)
     return obj

@@ -1,5 +1,5 @@
 """The roster of a meeting (phone first), one-tap marks, closing, and check-in by QR or number."""
-from functools import cache
+from functools import cache, lru_cache
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -11,7 +11,7 @@ from ..core.db import commit_then_read, run_prepared
 from ..core.checkin import BLOCKED, FULL, INVALID, SUPERSEDED, UNKNOWN
 from ..core.htmx import render, wants_fragment
 from ..core.roster import device_time, poll_answer, screen_current
-from ..core.scoping import get_or_404, scoped
+from ..core.scoping import Scope, current_scope, get_or_404, scoped
 from ..core.security import compiles_wasm
 from ..extensions import db
 from ..participants.models import Participant
@@ -94,15 +94,22 @@ def counts(meeting: Meeting) -> dict:
     return _tally(meeting, None)[0]
 
 
+@lru_cache(maxsize=1024)
+def _tap_statement(scope: Scope):
+    """The tap's query for one user's scope, built once (its cache key is then worked out once)."""
+    return scoped(scoped(
+        select(Meeting, Enrollment).join(Enrollment, Enrollment.course_id == Meeting.course_id)
+        .where(Meeting.id == bindparam("meeting_id"), Enrollment.id == bindparam("enrollment_id"))
+        .options(joinedload(Meeting.course), joinedload(Enrollment.participant).joinedload(Participant.kelurahan)),
+        Meeting, scope), Enrollment, scope)
+
+
 def tap_target(meeting_id: int, enrollment_id: int) -> tuple[Meeting, Enrollment]:
     """The meeting (with its course) and the enrolment (with its participant) a tap names, through
     the scope, in one query; 404 when either is missing or out of scope. An enrolment of another
     course (a screen of another meeting) is loaded on its own, so that the tap can say so."""
-    found = db.session.execute(scoped(scoped(
-        select(Meeting, Enrollment).join(Enrollment, Enrollment.course_id == Meeting.course_id)
-        .where(Meeting.id == meeting_id, Enrollment.id == enrollment_id)
-        .options(joinedload(Meeting.course), joinedload(Enrollment.participant).joinedload(Participant.kelurahan)),
-        Meeting), Enrollment)).first()
+    found = db.session.execute(_tap_statement(current_scope()),
+                               {"meeting_id": meeting_id, "enrollment_id": enrollment_id}).first()
     if found is not None:
         return found.Meeting, found.Enrollment
     return get_or_404(Meeting, meeting_id), get_or_404(Enrollment, enrollment_id)
