@@ -39,9 +39,8 @@ def test_audit_diff_records_before_and_after(ctx):
     assert changes["mode"] == {"before": "berurutan", "after": "bebas"}
     assert changes["target_kelurahan_per_year"] == {"before": 200, "after": 150}
     assert "target_province_per_year" not in changes
-    entry = audit.record("settings.update", settings, changes=changes, summary="uji")
-    db.session.flush()
-    stored = db.session.scalars(select(audit.AuditLog).where(audit.AuditLog.id == entry.id)).one()
+    audit.record("settings.update", settings, changes=changes, summary="uji")
+    stored = db.session.scalars(select(audit.AuditLog).where(audit.AuditLog.action == "settings.update")).one()
     assert stored.entity_type == "program_setting" and stored.entity_id == 1 and stored.changes == changes
 
 
