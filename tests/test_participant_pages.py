@@ -1,6 +1,7 @@
 """Participant list (search, filters, sort, pagination, export), page, edit, cards, sectors."""
 import csv
 import io
+import re
 
 import pytest
 from openpyxl import load_workbook
@@ -105,6 +106,38 @@ def test_search_counts_up_to_the_cap_and_says_more_beyond(app, client, login_as,
     monkeypatch.setitem(app.config, "LIST_COUNT_CAP", 300)
     exact = _table(client, "?q=aminah")
     assert "230 peserta" in exact and "1–50 dari 230" in exact and "Halaman 1 dari 5" in exact
+
+
+def test_a_search_reads_the_search_index_once_per_page(app, client, login_as, monkeypatch):
+    """The count and the page of a search come from one query of the matching ids (up to the cap),
+    so the search index is read once per list, not once for the count and again for the page; the
+    pages within the cap are the pages the list's order gives."""
+    from sqlalchemy import event as sa_event
+
+    from tests.test_reports import Person, insert_people, kelurahan_of
+
+    login_as("staff")
+    with app.app_context():
+        kel, kec = kelurahan_of(kecamatan_code="31.74.01")[0]
+        insert_people([Person(kel, kec, name=f"Siti Aminah {i:03d}") for i in range(130)])
+        engine = db.engine
+    monkeypatch.setitem(app.config, "LIST_COUNT_CAP", 200)
+    _table(client, "?q=aminah&urut=nama")  # warm up
+    seen = []
+
+    def listener(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    sa_event.listen(engine, "before_cursor_execute", listener)
+    try:
+        pages = [_table(client, f"?q=aminah&urut=nama&hal={n}", **{"HX-Request": "true"}) for n in (1, 2, 3)]
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", listener)
+    searches = [s for s in seen if "participant_search" in s or "lower(business_name)" in s]  # SQLite / PostgreSQL
+    assert len(searches) == 3  # one per page
+    names = [re.findall(r"Siti Aminah (\d{3})", page) for page in pages]
+    assert [sorted(set(n)) for n in names] == [[f"{i:03d}" for i in range(a, b)] for a, b in ((0, 50), (50, 100), (100, 130))]
+    assert "1–50 dari 130" in pages[0] and "51–100 dari 130" in pages[1] and "101–130 dari 130" in pages[2]
 
 
 def test_manager_sees_masked_and_facilitator_is_refused(client, login_as, three):

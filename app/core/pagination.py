@@ -3,6 +3,7 @@
 A list that may match a large part of a million rows (the participant list, its search by name)
 passes ``cap``: it counts at most ``cap + 1`` matches, and beyond ``cap`` the page says "more than"
 (``Page.capped``) and moves on while pages come back full."""
+from collections.abc import Callable
 from dataclasses import dataclass
 from math import ceil
 
@@ -51,12 +52,16 @@ class Page:
         return min(self.total, self.number * self.size)
 
 
+def _page_number(number) -> int:
+    try:
+        return max(1, int(number))
+    except (TypeError, ValueError):
+        return 1
+
+
 def paginate(stmt: Select, number, size: int | None = None, cap: int | None = None) -> Page:
     size = size or current_app.config["PAGE_SIZE"]
-    try:
-        number = max(1, int(number))
-    except (TypeError, ValueError):
-        number = 1
+    number = _page_number(number)
     counted = stmt.order_by(None) if cap is None else stmt.order_by(None).limit(cap + 1)
     total = db.session.scalar(select(func.count()).select_from(counted.subquery()))
     if cap is None or total <= cap:
@@ -66,3 +71,28 @@ def paginate(stmt: Select, number, size: int | None = None, cap: int | None = No
     number = min(number, 10 ** 6)  # (an absurd page number is no offset for the database)
     items = list(db.session.scalars(stmt.limit(size + 1).offset((number - 1) * size)))
     return Page(items=items[:size], number=number, size=size, total=total, cap=cap, more=len(items) > size)
+
+
+def paginate_ids(ids: Select, load: Callable[[list], list], number, cap: int, size: int | None = None) -> Page:
+    """A capped list whose matches are costly to find (a search by name: the search index is read
+    for every evaluation): ``ids`` selects the rows' ids in the list's order, and one query of up to
+    ``cap + 1`` of them gives both the count and the page (for pages within the cap), instead of a
+    count and a page that each find the matches again. ``load(ids)`` gives the page's rows in the
+    order of its ids. Pages beyond the cap count (capped) and take their ids by offset."""
+    size = size or current_app.config["PAGE_SIZE"]
+    number = _page_number(number)
+    if number * size <= cap:
+        found = list(db.session.scalars(ids.limit(cap + 1)))
+        total = len(found)
+        if total <= cap:
+            number = min(number, max(1, ceil(total / size)))
+        chosen, more = found[(number - 1) * size:number * size], len(found) > number * size
+    else:
+        total = db.session.scalar(select(func.count()).select_from(ids.order_by(None).limit(cap + 1).subquery()))
+        if total <= cap:
+            number = min(number, max(1, ceil(total / size)))
+        else:
+            number = min(number, 10 ** 6)  # (an absurd page number is no offset for the database)
+        found = list(db.session.scalars(ids.limit(size + 1).offset((number - 1) * size)))
+        chosen, more = found[:size], len(found) > size
+    return Page(items=load(chosen), number=number, size=size, total=total, cap=cap, more=more)

@@ -6,6 +6,7 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
 from ..core.scoping import scoped
+from ..extensions import db
 from ..core.timeutil import WIB
 from .actions import action_condition
 from ..regions.models import Kecamatan, Kelurahan
@@ -80,9 +81,31 @@ def reached_clause(step: int | None, start=None, end=None, license_group: str | 
     return exists().where(*conditions)
 
 
+# What a row of the list shows besides the participant, loaded in the same query.
+ROW_OPTIONS = (joinedload(Participant.kelurahan), joinedload(Participant.kecamatan), joinedload(Participant.sector))
+
+
 def participant_query(filters: dict, scope=None):
-    stmt = scoped(select(Participant), Participant, scope).options(
-        joinedload(Participant.kelurahan), joinedload(Participant.kecamatan), joinedload(Participant.sector))
+    """The participants the list shows for ``filters``, in its order, with what a row shows."""
+    return _matching(select(Participant), filters, scope).options(*ROW_OPTIONS)
+
+
+def participant_ids(filters: dict, scope=None):
+    """The same list as ids only (see :func:`app.core.pagination.paginate_ids`)."""
+    return _matching(select(Participant.id), filters, scope)
+
+
+def participants_by_id(ids: list[int], scope=None) -> list[Participant]:
+    """The participants of ``ids`` (through the scope), in the order of ``ids``, as a list row shows them."""
+    if not ids:
+        return []
+    found = {p.id: p for p in db.session.scalars(
+        scoped(select(Participant), Participant, scope).options(*ROW_OPTIONS).where(Participant.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
+
+
+def _matching(stmt, filters: dict, scope=None):
+    stmt = scoped(stmt, Participant, scope)
     if filters.get("q"):
         clause = search_clause(filters["q"])
         if clause is not None:

@@ -9,7 +9,7 @@ from ..auth.forms import ConfirmForm
 from ..core.access import roles_required
 from ..core.htmx import render
 from ..core.once import reads_only
-from ..core.pagination import paginate
+from ..core.pagination import paginate, paginate_ids
 from ..core.scoping import current_scope, get_or_404, kecamatan_clause, scoped
 from ..core.timeutil import parse_date, today_wib, utcnow
 from ..extensions import db
@@ -21,7 +21,7 @@ from .access import EDIT_ROLES, REGISTER_ROLES, VIEW_ROLES, sees_personal_data
 from .forms import FilterForm, MergeForm, ParticipantForm, RejectForm
 from .jobs import cards_document
 from .models import OnlineResubmission, Participant
-from .queries import participant_query
+from .queries import participant_ids, participants_by_id
 from .steps import SOURCE_LABELS
 from .walkin import apply_errors, confirmed_flags, needs_kecamatan_choice, prepare_form, registering_kecamatan, registration_from
 from .services import (RegistrationError, all_kelurahan, close_resubmission, kelurahan_label, merge, nik_status,
@@ -107,7 +107,9 @@ def filter_args(form) -> dict:
 @roles_required(*VIEW_ROLES)
 def index():
     form, filters = filter_form()
-    page = paginate(participant_query(filters), request.args.get("hal", 1), cap=current_app.config["LIST_COUNT_CAP"])
+    scope = current_scope()
+    page = paginate_ids(participant_ids(filters, scope), lambda ids: participants_by_id(ids, scope),
+                        request.args.get("hal", 1), cap=current_app.config["LIST_COUNT_CAP"])
     steps = steps_reached([p.id for p in page.items])
     return render("participants/index.html", "participants/_table.html", form=form, page=page, steps=steps,
                   args=filter_args(form), unmasked=sees_personal_data(current_user))
