@@ -102,6 +102,34 @@ def test_a_mark_id_is_applied_once_however_often_it_is_sent(app, make_user, make
         assert db.session.scalar(select(func.count()).select_from(Attendance)) == 1
 
 
+def test_a_mark_sent_again_is_answered_with_the_row_as_it_stands(app, make_user, make_course, make_participant):
+    """A repeated mark id changes nothing and is answered with what stands now, not with a stored
+    first answer (a tap stores none: its claim is its only write besides the mark); the same id
+    from another user is refused."""
+    from app.core.once import FormSubmission
+
+    meeting, enrollments, (a, b) = two_devices(app, make_user, make_course, make_participant)
+    mark_id = "offline-mark-000000000000000009"
+    at_ms = int(time.time() * 1000) - 5_000
+    first = tap(a, meeting, enrollments[0], "hadir", once=mark_id, at_ms=at_ms)
+    assert first.status_code == 200 and f'class="roster-row is-hadir" id="row-{enrollments[0]}"' in first.get_data(as_text=True)
+    assert tap(b, meeting, enrollments[0], "izin").status_code == 200  # later, on the other device
+    again = tap(a, meeting, enrollments[0], "hadir", once=mark_id, at_ms=at_ms)
+    html = again.get_data(as_text=True)
+    assert again.status_code == 200 and again.headers.get("X-Once-Replayed") == "1"
+    assert f'class="roster-row is-izin" id="row-{enrollments[0]}"' in html  # what stands now
+    assert "Izin <strong>1</strong>" in html and "Hadir <strong>0</strong>" in html
+    assert "tidak dipakai" not in html  # no mark was made, so none lost
+    foreign = tap(b, meeting, enrollments[0], "hadir", once=mark_id, at_ms=at_ms)
+    assert foreign.status_code == 409
+    with app.app_context():
+        assert db.session.scalars(select(Attendance.status)).all() == ["izin"]
+        claims = db.session.execute(select(FormSubmission.user_id, FormSubmission.status)
+                                    .where(FormSubmission.endpoint == "training.mark_one")).all()
+    assert len(claims) == 1 and claims[0].status is None  # claimed with the mark; no answer stored
+    assert audit_count(app, "attendance.mark") == 2
+
+
 def test_a_tap_brings_the_rows_changed_since_its_screen(app, make_user, make_course, make_participant):
     """A tap's answer carries the other rows changed since the revision the screen shows, so its
     counters never count a mark its rows do not show; the poller moves to the new revision."""

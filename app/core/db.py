@@ -56,8 +56,8 @@ def enter_view() -> None:
     write lock from its first statement (a transaction the framework began to read the session
     and the user goes on with the lock), unless the view is marked as reading only."""
     setattr(g, _VIEW, True)
-    if request.method in READING_METHODS:
-        return
+    if request.method in READING_METHODS or g.get(_READING, False):
+        return  # (reading already: a repeat answered again as a read, core.once.answered_again)
     from flask import current_app
 
     view = current_app.view_functions.get(request.endpoint or "")

@@ -31,7 +31,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from .db import reading_only, run_prepared
+from .db import reading_only, reads_from_now, run_prepared
 from .timeutil import utcnow
 
 FIELD = "_once"
@@ -81,6 +81,22 @@ def reads_only(view):
     view.once_exempt = True
     view.reads_only = True
     return view
+
+
+def answered_again(view):
+    """Mark a POST view whose repeat is answered by running it again as a read instead of with a
+    stored answer: when its token was claimed already (by the same user), :func:`repeated` is true
+    and the view changes nothing and answers with what stands now — a roster tap, whose row and
+    counters as they are now are the right answer to a resent mark (a double tap, a replay from a
+    phone that was offline). Its answer is not stored, which spares the busiest POSTs a second
+    write transaction after their own."""
+    view.answered_again = True
+    return view
+
+
+def repeated() -> bool:
+    """This request repeats a form already applied (an :func:`answered_again` view): change nothing."""
+    return g.get("once_repeat", False)
 
 
 def forget_answer() -> None:
@@ -173,6 +189,14 @@ def _stored_answer(token: str) -> Response:
         time.sleep(0.05)
 
 
+def _claimed_by(token: str) -> int | None:
+    """Who holds the claim of ``token`` (None: nobody now); the request then goes on as a read."""
+    owner = db.session.scalar(select(FormSubmission.user_id).where(FormSubmission.token == token))
+    db.session.rollback()
+    reads_from_now()  # never hold SQLite's write lock while answering again
+    return owner
+
+
 def _textual(response: Response) -> bool:
     """A page or a fragment, kept to answer a repeat; a file (PDF, XLSX) is made again on request instead."""
     mimetype = response.mimetype or ""
@@ -201,9 +225,18 @@ def register_once(app: Flask) -> None:
         token = _token()
         if token is None:
             return None
+        again = getattr(current_app.view_functions.get(request.endpoint or ""), "answered_again", False)
         for _ in range(3):
             if _claim(token):
-                g.once_token = token
+                g.once_token = None if again else token
+                return None
+            if again:
+                owner = _claimed_by(token)
+                if owner is None:
+                    continue  # the first request was rolled back meanwhile: this one runs as the first
+                if owner != current_user.id:
+                    return _already_sent(409)
+                g.once_repeat = True
                 return None
             answer = _stored_answer(token)
             if answer is not None:
@@ -212,6 +245,8 @@ def register_once(app: Flask) -> None:
 
     @app.after_request
     def _store_answer(response: Response) -> Response:
+        if g.get("once_repeat"):
+            response.headers["X-Once-Replayed"] = "1"
         token = g.pop("once_token", None)
         if token is None:
             return response

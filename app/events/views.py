@@ -10,6 +10,7 @@ from ..core.db import commit_then_read
 from ..core.errors import DomainError, error_page
 from ..core.forms import add_error, show_error
 from ..core.htmx import render, wants_fragment
+from ..core.once import answered_again, repeated
 from ..core.pagination import paginate
 from ..core.roster import device_time, poll_answer, screen_current
 from ..core.scoping import current_scope, get_or_404, scoped
@@ -455,17 +456,19 @@ def roster_changes(event_id: int):
 
 
 @bp.post("/acara/<int:event_id>/kehadiran/<int:signup_id>")
+@answered_again
 @roles_required(*DESK)
 def roster_mark(event_id: int, signup_id: int):
     """One tap: answers with its row and the counters, and (given the screen's revision, ``sejak``)
-    every other row changed since, so that the screen's rows and counters agree."""
+    every other row changed since, so that the screen's rows and counters agree. A mark id (the
+    form's one-time token) sent again changes nothing and is answered with the row as it stands."""
     event = get_or_404(Event, event_id)
     refusal = _attendance_or_403(event)
     signup_ = get_or_404(Signup, signup_id, options=(joinedload(Signup.participant).joinedload(Participant.kelurahan),))
     error = notice = None
     if signup_.event_id != event.id:
         error = "Peserta ini tidak terdaftar di acara ini."
-    else:
+    elif not repeated():
         outcome = attendance_outcome(signup_, request.form.get("hadir") == "1", current_scope(),
                                      device_time(request.form.get("marked_at")))
         if outcome.accepted:

@@ -10,6 +10,7 @@ from ..core.access import ADMIN, FACILITATOR, STAFF, roles_required
 from ..core.db import commit_then_read, run_prepared
 from ..core.checkin import BLOCKED, FULL, INVALID, SUPERSEDED, UNKNOWN
 from ..core.htmx import render, wants_fragment
+from ..core.once import answered_again, repeated
 from ..core.roster import device_time, poll_answer, screen_current
 from ..core.scoping import Scope, current_scope, get_or_404, scoped
 from ..core.security import compiles_wasm
@@ -131,17 +132,22 @@ def roster(meeting_id: int):
 
 
 @bp.post("/pertemuan/<int:meeting_id>/tandai/<int:enrollment_id>")
+@answered_again
 @roles_required(*MARK_ROLES)
 def mark_one(meeting_id: int, enrollment_id: int):
+    """One tap: answers with its row and the counters. A mark id (the form's one-time token) sent
+    again changes nothing and is answered with the row as it stands."""
     meeting, enrollment = tap_target(meeting_id, enrollment_id)
-    outcome = mark_outcome(meeting, enrollment, request.form.get("status", ""), current_user,
-                           device_time(request.form.get("marked_at")))
-    if outcome.accepted:
-        commit_then_read()
-    else:
-        db.session.rollback()
-    error = outcome.message if outcome.kind != SUPERSEDED else None
-    notice = outcome.message if outcome.kind == SUPERSEDED else None
+    error = notice = None
+    if not repeated():
+        outcome = mark_outcome(meeting, enrollment, request.form.get("status", ""), current_user,
+                               device_time(request.form.get("marked_at")))
+        if outcome.accepted:
+            commit_then_read()
+        else:
+            db.session.rollback()
+        error = outcome.message if outcome.kind != SUPERSEDED else None
+        notice = outcome.message if outcome.kind == SUPERSEDED else None
     if not wants_fragment():
         if error or notice:
             flash(error or notice, "error" if error else "info")
