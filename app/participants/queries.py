@@ -13,11 +13,11 @@ from ..regions.models import Kecamatan, Kelurahan
 from .models import LICENSE_GROUPS, Participant, ParticipantStep
 from .search import text_clause
 
-SORTS = {
-    "baru": (Participant.registered_at.desc(), Participant.id.desc()),
-    "lama": (Participant.registered_at.asc(), Participant.id.asc()),
-    "nama": (Participant.name_key.asc(), Participant.id.asc()),
-    "nomor": (Participant.reg_number.asc(), Participant.id.asc()),
+SORTS = {  # the list's orders: (column, direction), …
+    "baru": ((Participant.registered_at, "desc"), (Participant.id, "desc")),
+    "lama": ((Participant.registered_at, "asc"), (Participant.id, "asc")),
+    "nama": ((Participant.name_key, "asc"), (Participant.id, "asc")),
+    "nomor": ((Participant.reg_number, "asc"), (Participant.id, "asc")),
 }
 _REG_NUMBER = re.compile(r"^\d{6}-\d{4}(-\d{1,5})?$")
 
@@ -85,14 +85,30 @@ def reached_clause(step: int | None, start=None, end=None, license_group: str | 
 ROW_OPTIONS = (joinedload(Participant.kelurahan), joinedload(Participant.kecamatan), joinedload(Participant.sector))
 
 
+def _sort(filters: dict) -> tuple:
+    return SORTS.get(filters.get("urut") or "baru", SORTS["baru"])
+
+
 def participant_query(filters: dict, scope=None):
     """The participants the list shows for ``filters``, in its order, with what a row shows."""
-    return _matching(select(Participant), filters, scope).options(*ROW_OPTIONS)
+    return (_matching(select(Participant), filters, scope).options(*ROW_OPTIONS)
+            .order_by(*[getattr(column, direction)() for column, direction in _sort(filters)]))
 
 
 def participant_ids(filters: dict, scope=None):
-    """The same list as ids only (see :func:`app.core.pagination.paginate_ids`)."""
-    return _matching(select(Participant.id), filters, scope)
+    """The same list as ids only (see :func:`app.core.pagination.paginate_ids`).
+
+    A search finds its matches first and sorts them afterwards (on PostgreSQL through a
+    materialised CTE): given the list's order and a limit, PostgreSQL's planner — which cannot
+    tell how many rows a ``LIKE`` matches — may instead walk the index of that order through the
+    whole table, testing every row (250 ms for a name at 1,000,000 instead of 15 by the search index)."""
+    sort = _sort(filters)
+    if not filters.get("q"):
+        return _matching(select(Participant.id), filters, scope).order_by(
+            *[getattr(column, direction)() for column, direction in sort])
+    found = (_matching(select(*(column for column, _ in sort)), filters, scope)
+             .cte("found").prefix_with("MATERIALIZED", dialect="postgresql"))
+    return select(found.c.id).order_by(*[getattr(found.c[column.key], direction)() for column, direction in sort])
 
 
 def participants_by_id(ids: list[int], scope=None) -> list[Participant]:
@@ -138,4 +154,4 @@ def _matching(stmt, filters: dict, scope=None):
         stmt = stmt.where(Participant.registered_at >= utc_start_of_day(filters["dari"]))
     if filters.get("sampai"):
         stmt = stmt.where(Participant.registered_at < utc_start_of_day(filters["sampai"], end=True))
-    return stmt.order_by(*SORTS.get(filters.get("urut") or "baru", SORTS["baru"]))
+    return stmt
