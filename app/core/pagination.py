@@ -73,14 +73,22 @@ def paginate(stmt: Select, number, size: int | None = None, cap: int | None = No
     return Page(items=items[:size], number=number, size=size, total=total, cap=cap, more=len(items) > size)
 
 
-def paginate_ids(ids: Select, load: Callable[[list], list], number, cap: int, size: int | None = None) -> Page:
-    """A capped list whose matches are costly to find (a search by name: the search index is read
-    for every evaluation): ``ids`` selects the rows' ids in the list's order, and one query of up to
-    ``cap + 1`` of them gives both the count and the page (for pages within the cap), instead of a
-    count and a page that each find the matches again. ``load(ids)`` gives the page's rows in the
-    order of its ids. Pages beyond the cap count (capped) and take their ids by offset."""
+def paginate_ids(ids: Select, load: Callable[[list], list], number, cap: int | None = None,
+                 size: int | None = None) -> Page:
+    """A list taken as ids first: ``ids`` selects the rows' ids in the list's order, and
+    ``load(ids)`` gives the page's rows in the order of its ids.
+
+    A capped list whose matches are costly to find (a search by name: the search index is read for
+    every evaluation) takes up to ``cap + 1`` ids in one query, which gives both the count and the
+    page for pages within the cap, instead of a count and a page that each find the matches again.
+    Pages beyond the cap, and lists without a cap, count and take their ids by offset."""
     size = size or current_app.config["PAGE_SIZE"]
     number = _page_number(number)
+    if cap is None:
+        total = db.session.scalar(select(func.count()).select_from(ids.order_by(None).subquery()))
+        number = min(number, max(1, ceil(total / size)))
+        chosen = list(db.session.scalars(ids.limit(size).offset((number - 1) * size)))
+        return Page(items=load(chosen), number=number, size=size, total=total)
     if number * size <= cap:
         found = list(db.session.scalars(ids.limit(cap + 1)))
         total = len(found)

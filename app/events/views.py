@@ -11,14 +11,14 @@ from ..core.errors import DomainError, error_page
 from ..core.forms import add_error, show_error
 from ..core.htmx import render, wants_fragment
 from ..core.once import answered_again, repeated
-from ..core.pagination import paginate
+from ..core.pagination import paginate, paginate_ids
 from ..core.roster import device_time, poll_answer, screen_current
 from ..core.scoping import current_scope, get_or_404, scoped
 from ..core.security import compiles_wasm
 from ..extensions import db, limiter
 from ..jobs.documents import document_job, document_response
 from ..participants.models import Participant
-from ..participants.queries import search_clause
+from ..participants.queries import NAME_ORDER, ids_in_order, participants_by_id, search_clause
 from ..regions.services import acting_kecamatan, kecamatan_choices
 from . import bp
 from .forms import CancelForm, EventForm
@@ -135,9 +135,10 @@ def search(event_id: int):
     results = []
     if term and (clause := search_clause(term)) is not None:
         taken = select(Signup.participant_id).where(Signup.event_id == event.id, Signup.status != "cancelled")
-        results = db.session.scalars(scoped(select(Participant), Participant).where(
-            clause, Participant.status == "active", Participant.id.not_in(taken)).order_by(Participant.name_key)
-            .limit(20)).all()
+        found = scoped(select(Participant.id), Participant).where(
+            clause, Participant.status == "active", Participant.id.not_in(taken))
+        results = participants_by_id(db.session.scalars(ids_in_order(found, NAME_ORDER, True).limit(20)).all(),
+                                     options=(joinedload(Participant.kelurahan),))
     return render("events/detail.html", "events/_search_results.html", page_context=lambda: _detail_context(event),
                   event=event, results=results, term=term, missing=_missing_phrases([p.id for p in results]))
 
@@ -343,15 +344,18 @@ def signup_bulk(event_id: int):
     event = get_or_404(Event, event_id)
     args = {k: (request.args.get(k) or "").strip()[:60] for k in ("q", "kelurahan", "berizin")}
     taken = select(Signup.participant_id).where(Signup.event_id == event.id, Signup.status != "cancelled")
-    stmt = scoped(select(Participant), Participant).options(joinedload(Participant.kelurahan)).where(
-        Participant.status == "active", Participant.id.not_in(taken)).order_by(Participant.name_key)
-    if args["q"] and (clause := search_clause(args["q"])) is not None:
+    stmt = scoped(select(Participant.id), Participant).where(Participant.status == "active",
+                                                             Participant.id.not_in(taken))
+    clause = search_clause(args["q"]) if args["q"] else None
+    if clause is not None:
         stmt = stmt.where(clause)
     if (kelurahan_id := parse_id(args["kelurahan"])) is not None:
         stmt = stmt.where(Participant.kelurahan_id == kelurahan_id)
     if args["berizin"]:
         stmt = stmt.where(Participant.has_step(4))
-    page = paginate(stmt, request.args.get("hal", 1), size=200)
+    page = paginate_ids(ids_in_order(stmt, NAME_ORDER, clause is not None),
+                        lambda ids: participants_by_id(ids, options=(joinedload(Participant.kelurahan),)),
+                        request.args.get("hal", 1), size=200)
     kelurahan = db.session.scalars(scoped(select(Kelurahan).order_by(Kelurahan.name), Kelurahan)).all()
     tally = counts(event.id)
     return render_template("events/signup_bulk.html", event=event, page=page, args=args, kelurahan=kelurahan,

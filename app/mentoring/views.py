@@ -7,12 +7,12 @@ from ..core.access import ADMIN, PENDAMPING, STAFF, roles_required
 from ..core.errors import DomainError
 from ..core.converters import parse_id, parse_ids
 from ..core.forms import show_error
-from ..core.pagination import paginate
+from ..core.pagination import paginate, paginate_ids
 from ..core.scoping import current_scope, get_or_404, scoped
 from ..core.timeutil import today_wib
 from ..extensions import db
 from ..participants.models import Participant
-from ..participants.queries import search_clause
+from ..participants.queries import NAME_ORDER, ids_in_order, participants_by_id, search_clause
 from ..participants.services import steps_reached
 from ..participants.steps import STEP_BY_NUMBER
 from ..regions.models import Kelurahan
@@ -45,16 +45,17 @@ def assign_page():
                       else f"Pendamping dilepas dari {changed} peserta.", "success")
         return redirect(url_for("mentoring.assign", **request.args))
     args = {k: (request.args.get(k) or "").strip()[:60] for k in ("q", "kelurahan", "tanpa")}
-    stmt = scoped(select(Participant), Participant).options(joinedload(Participant.kelurahan),
-                                                           joinedload(Participant.pendamping)).where(
-        Participant.status == "active")
-    if args["q"] and (clause := search_clause(args["q"])) is not None:
+    stmt = scoped(select(Participant.id), Participant, scope).where(Participant.status == "active")
+    clause = search_clause(args["q"]) if args["q"] else None
+    if clause is not None:
         stmt = stmt.where(clause)
     if (kelurahan_id := parse_id(args["kelurahan"])) is not None:
         stmt = stmt.where(Participant.kelurahan_id == kelurahan_id)
     if args["tanpa"]:
         stmt = stmt.where(Participant.pendamping_id.is_(None))
-    page = paginate(stmt.order_by(Participant.name_key), request.args.get("hal", 1), size=100)
+    shown = (joinedload(Participant.kelurahan), joinedload(Participant.pendamping))
+    page = paginate_ids(ids_in_order(stmt, NAME_ORDER, clause is not None),
+                        lambda ids: participants_by_id(ids, scope, options=shown), request.args.get("hal", 1), size=100)
     kelurahan = db.session.scalars(scoped(select(Kelurahan).order_by(Kelurahan.name), Kelurahan, scope)).all()
     kec_ids = {p.kecamatan_id for p in page.items} or ({scope.kecamatan_id} if scope.kecamatan_id else set())
     choices = [c for k in sorted(kec_ids) for c in pendamping_choices(k)]

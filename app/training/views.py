@@ -9,12 +9,12 @@ from ..core.errors import DomainError
 from ..core.forms import show_error
 from ..core.converters import parse_id, parse_ids
 from ..core.htmx import render
-from ..core.pagination import paginate
+from ..core.pagination import paginate, paginate_ids
 from ..core.scoping import current_scope, get_or_404, scoped
 from ..core.timeutil import today_wib
 from ..extensions import db
 from ..participants.models import Participant
-from ..participants.queries import search_clause
+from ..participants.queries import NAME_ORDER, ids_in_order, participants_by_id, search_clause
 from ..regions.services import acting_kecamatan, kecamatan_choices
 from . import bp
 from .forms import CourseForm, RuleForm
@@ -147,15 +147,12 @@ def enrol_search(course_id: int):
     course = get_or_404(Course, course_id)
     term = (request.args.get("q") or "").strip()[:60]
     results = []
-    if term:
-        clause = search_clause(term)
+    if term and (clause := search_clause(term)) is not None:
         enrolled = select(Enrollment.participant_id).where(Enrollment.course_id == course.id)
-        stmt = (select(Participant).options(joinedload(Participant.kelurahan))
-                .where(Participant.of_kecamatan([course.kecamatan_id]), Participant.status == "active",
-                       Participant.id.not_in(enrolled)).order_by(Participant.name_key).limit(20))
-        if clause is not None:
-            stmt = stmt.where(clause)
-            results = db.session.scalars(stmt).all()
+        found = select(Participant.id).where(Participant.of_kecamatan([course.kecamatan_id]), clause,
+                                             Participant.status == "active", Participant.id.not_in(enrolled))
+        results = participants_by_id(db.session.scalars(ids_in_order(found, NAME_ORDER, True).limit(20)).all(),
+                                     options=(joinedload(Participant.kelurahan),))
     return render("training/course.html", "training/_enrol_results.html", page_context=lambda: _course_context(course),
                   course=course, results=results, term=term)
 
@@ -199,16 +196,18 @@ def enrol_bulk(course_id: int):
                                    .order_by(Kelurahan.name)).all()
     args = {k: (request.values.get(k) or "").strip()[:60] for k in ("q", "kelurahan", "belum_p2")}
     enrolled = select(Enrollment.participant_id).where(Enrollment.course_id == course.id)
-    stmt = (select(Participant).options(joinedload(Participant.kelurahan))
-            .where(Participant.of_kecamatan([course.kecamatan_id]), Participant.status == "active",
-                   Participant.id.not_in(enrolled)).order_by(Participant.name_key))
-    if args["q"] and (clause := search_clause(args["q"])) is not None:
+    stmt = select(Participant.id).where(Participant.of_kecamatan([course.kecamatan_id]), Participant.status == "active",
+                                        Participant.id.not_in(enrolled))
+    clause = search_clause(args["q"]) if args["q"] else None
+    if clause is not None:
         stmt = stmt.where(clause)
     if (kelurahan_id := parse_id(args["kelurahan"])) is not None:
         stmt = stmt.where(Participant.kelurahan_id == kelurahan_id)
     if args["belum_p2"]:
         stmt = stmt.where(~Participant.has_step(2))
-    page = paginate(stmt, request.args.get("hal", 1), size=200)
+    page = paginate_ids(ids_in_order(stmt, NAME_ORDER, clause is not None),
+                        lambda ids: participants_by_id(ids, options=(joinedload(Participant.kelurahan),)),
+                        request.args.get("hal", 1), size=200)
     seats = max(course.capacity - len(course.enrollments), 0)
     from ..participants.services import missing_steps_for, missing_steps_phrase
     from .services import TRAINING_STEP
