@@ -80,3 +80,30 @@ def test_every_screen_that_searches_participants_finds_the_matches_before_sortin
                 if "ids_in_order" not in called:
                     missing.append(f"{path.relative_to(app_dir)}:{node.name}")
     assert len(searching) >= 5 and missing == []
+
+
+def test_sqlite_plans_a_search_by_its_index_once_the_worker_has_gathered_statistics(app):
+    """Without statistics SQLite's planner takes ``status = 'active'`` (most of the table) as
+    selective and walks that index instead of the search index; the worker's hourly task gathers
+    them, and the same search is then planned from the search index."""
+    from app.jobs.tasks import planner_statistics
+    from app.participants.queries import search_clause
+
+    from tests.test_reports import Person, insert_people, kelurahan_of
+
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            return  # PostgreSQL's autovacuum keeps its statistics
+        kel, kec = kelurahan_of(kecamatan_code="31.74.01")[0]
+        insert_people([Person(kel, kec, name=f"Budi Santoso {i}") for i in range(400)]
+                      + [Person(kel, kec, name=f"Rina Permata {i}") for i in range(12)])
+        stmt = (select(Participant.id).where(search_clause("rina permata"), Participant.status == "active")
+                .order_by(Participant.name_key).limit(20))
+        sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
+        db.session.remove()
+    planner_statistics.call_local()  # what the worker runs every hour
+    with app.app_context():
+        plan = " | ".join(row[-1] for row in db.session.execute(text("EXPLAIN QUERY PLAN " + sql)))
+        found = db.session.scalars(select(Participant.id).where(search_clause("rina permata"))).all()
+    assert "participant_search" in plan and "ix_participant_status" not in plan, plan
+    assert len(found) == 12

@@ -1,4 +1,4 @@
-"""The queue's tasks: run a job by its id; housekeeping every minute."""
+"""The queue's tasks: run a job by its id; housekeeping every minute; the planner's statistics every hour."""
 from huey import crontab
 
 from .queue import flask_app, huey
@@ -17,3 +17,12 @@ def housekeeping() -> None:
     with flask_app().app_context():
         recover_stalled()
         delete_expired()
+
+
+@huey.periodic_task(crontab(minute="7"))
+def planner_statistics() -> None:
+    """SQLite's query planner statistics, gathered again every hour as the data grows (core.db)."""
+    from ..core.db import refresh_planner_statistics
+
+    with flask_app().app_context():
+        refresh_planner_statistics()
