@@ -10,7 +10,9 @@ roster-sync.js, shared by every kind of roster (a meeting's, an event's).
   (:func:`device_time`, clamped by :func:`mark_time`); :func:`write_if_later` writes it only when
   it is not older than the standing one, in one statement. A mark that loses raises
   :class:`MarkSuperseded` after its domain has audited it as ``attendance.superseded``.
-- **A mark id once.** The device's mark id is the form's one-time token (core.once): nothing here.
+- **A mark id once.** The device's mark id is the form's one-time token (core.once): a mark id
+  sent again is answered with the row as it stands (``answered_again``); :func:`settle` ends a
+  mark's transaction by its outcome.
 """
 from datetime import datetime, timedelta, timezone
 from functools import cache
@@ -22,7 +24,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
-from .db import run_prepared
+from .checkin import SUPERSEDED
+from .db import commit_then_read, run_prepared
 from .errors import DomainError
 from .timeutil import utcnow
 
@@ -121,3 +124,16 @@ def poll_answer(owner, since: int | None) -> Response | None:
     if since == owner.revision:
         return Response(status=204)
     return None
+
+
+def settle(outcome) -> tuple[str | None, str | None]:
+    """End a mark's transaction by its outcome — commit what was accepted (what the request loaded
+    stays loaded for its answer), roll back a refusal — and give its message as (error, notice): a
+    mark that lost to a later one is a notice, not an error."""
+    if outcome.accepted:
+        commit_then_read()
+    else:
+        db.session.rollback()
+    if outcome.kind == SUPERSEDED:
+        return None, outcome.message
+    return outcome.message, None

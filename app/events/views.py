@@ -4,7 +4,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..core.access import ADMIN, MANAGER, STAFF, roles_required
-from ..core.checkin import SUPERSEDED
 from ..core.converters import parse_id, parse_ids
 from ..core.db import commit_then_read
 from ..core.errors import DomainError, error_page
@@ -12,7 +11,7 @@ from ..core.forms import add_error, show_error
 from ..core.htmx import render, wants_fragment
 from ..core.once import answered_again, repeated
 from ..core.pagination import paginate, paginate_ids
-from ..core.roster import device_time, poll_answer, screen_current
+from ..core.roster import device_time, poll_answer, screen_current, settle
 from ..core.scoping import current_scope, get_or_404, scoped
 from ..core.security import compiles_wasm
 from ..extensions import db, limiter
@@ -473,14 +472,8 @@ def roster_mark(event_id: int, signup_id: int):
     if signup_.event_id != event.id:
         error = "Peserta ini tidak terdaftar di acara ini."
     elif not repeated():
-        outcome = attendance_outcome(signup_, request.form.get("hadir") == "1", current_scope(),
-                                     device_time(request.form.get("marked_at")))
-        if outcome.accepted:
-            commit_then_read()
-        else:
-            db.session.rollback()
-        error = outcome.message if outcome.kind != SUPERSEDED else None
-        notice = outcome.message if outcome.kind == SUPERSEDED else None
+        error, notice = settle(attendance_outcome(signup_, request.form.get("hadir") == "1", current_scope(),
+                                                  device_time(request.form.get("marked_at"))))
     if not wants_fragment():
         if error or notice:
             flash(error or notice, "error" if error else "info")

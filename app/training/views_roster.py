@@ -8,10 +8,10 @@ from sqlalchemy.orm import joinedload
 
 from ..core.access import ADMIN, FACILITATOR, STAFF, roles_required
 from ..core.db import commit_then_read, run_prepared
-from ..core.checkin import BLOCKED, FULL, INVALID, SUPERSEDED, UNKNOWN
+from ..core.checkin import BLOCKED, FULL, INVALID, UNKNOWN
 from ..core.htmx import render, wants_fragment
 from ..core.once import answered_again, repeated
-from ..core.roster import device_time, poll_answer, screen_current
+from ..core.roster import device_time, poll_answer, screen_current, settle
 from ..core.scoping import Scope, current_scope, get_or_404, scoped
 from ..core.security import compiles_wasm
 from ..extensions import db
@@ -140,14 +140,8 @@ def mark_one(meeting_id: int, enrollment_id: int):
     meeting, enrollment = tap_target(meeting_id, enrollment_id)
     error = notice = None
     if not repeated():
-        outcome = mark_outcome(meeting, enrollment, request.form.get("status", ""), current_user,
-                               device_time(request.form.get("marked_at")))
-        if outcome.accepted:
-            commit_then_read()
-        else:
-            db.session.rollback()
-        error = outcome.message if outcome.kind != SUPERSEDED else None
-        notice = outcome.message if outcome.kind == SUPERSEDED else None
+        error, notice = settle(mark_outcome(meeting, enrollment, request.form.get("status", ""), current_user,
+                                            device_time(request.form.get("marked_at"))))
     if not wants_fragment():
         if error or notice:
             flash(error or notice, "error" if error else "info")
