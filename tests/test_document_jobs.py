@@ -88,6 +88,26 @@ def test_a_long_card_sheet_is_printed_by_the_worker(app, client, login_as, make_
     assert_404_to_another_kecamatan(app, make_user, job_url, link)
 
 
+def test_a_card_sheet_holds_everyone_of_the_day_however_many(app, client, login_as, monkeypatch):
+    """No cut-off: a day of 520 new participants is a sheet of 520 cards (65 pages, the worker's),
+    not the first 500 of them."""
+    from sqlalchemy import update
+
+    from app.core.timeutil import utcnow
+    from app.participants.models import Participant
+    from tests.test_reports import Person, insert_people, kelurahan_of
+
+    monkeypatch.setitem(app.config, "PDF_JOB_PAGES", 10)
+    with app.app_context():
+        kel, kec = kelurahan_of(kecamatan_code="31.74.01")[0]
+        ids = insert_people([Person(kel, kec, name=f"Kartu {i:03d}") for i in range(520)])
+        db.session.execute(update(Participant).where(Participant.id.in_(ids)).values(verified_at=utcnow()))
+        db.session.commit()
+    login_as("staff")
+    html = client.get("/peserta/kartu.pdf").get_data(as_text=True)
+    assert 'id="document-size">65 halaman</strong>' in html and "Buat berkas" in html
+
+
 def test_a_long_batch_of_sku_letters_is_printed_by_the_worker_numbered_across_the_batch(
         app, client, login_as, make_participant, make_user, worker, monkeypatch):
     from app.licensing.models import SkuLetter

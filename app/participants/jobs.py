@@ -90,7 +90,6 @@ def run_export(job_id: int, progress: Progress) -> None:
             db.session.commit()
 
 
-MAX_CARDS = 500
 CARDS_PER_PAGE = 8  # 2 x 4 cards of 85.6 x 54 mm on an A4 sheet
 
 
@@ -114,7 +113,8 @@ def cards_document(participants: list, filename: str, sheet: bool, empty: str | 
 
 @document("participants.cards")
 def card_sheet_document(params: dict) -> Document | None:
-    """The cards of everyone active registered on a day (``tanggal``), within the user's scope."""
+    """The cards of everyone active registered on a day (``tanggal``), within the user's scope: all of
+    them (a province's day can bring a thousand; a sheet longer than ``PDF_JOB_PAGES`` is the worker's)."""
     from .queries import utc_start_of_day
 
     day = parse_date(params.get("tanggal") or "")
@@ -122,7 +122,7 @@ def card_sheet_document(params: dict) -> Document | None:
         return None
     stmt = scoped(select(Participant), Participant).options(selectinload(Participant.kecamatan)).where(
         Participant.status == "active", Participant.verified_at >= utc_start_of_day(day),
-        Participant.verified_at < utc_start_of_day(day, end=True)).order_by(Participant.reg_number).limit(MAX_CARDS)
+        Participant.verified_at < utc_start_of_day(day, end=True)).order_by(Participant.reg_number)
     participants = list(db.session.scalars(stmt))
     return cards_document(participants, f"kartu-peserta-{day.isoformat()}.pdf", sheet=True,
                           empty=f"Tidak ada peserta yang terdaftar pada {day.day}-{day.month}-{day.year} untuk dicetak "
