@@ -253,3 +253,39 @@ def test_a_participant_living_outside_the_registering_kecamatan(app, client, mak
     check["csrf_token"] = csrf_from(viewer, "/peserta/daftar")
     known = viewer.post("/peserta/cek-nik", data=check, headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "NIK ini sudah terdaftar" in known and f"/peserta/{mover}" not in known and "Warga Menteng" not in known
+
+
+@pytest.mark.parametrize("role", ["staff", "pendamping"])
+def test_a_regional_scope_read_in_parts_is_the_whole_scope(app, make_user, role):
+    """The two parts a desk's list is read in on PostgreSQL (registered by the kecamatan; living in
+    it, registered elsewhere) are disjoint and together the scope, for a desk and for a pendamping;
+    the list, sorted each way and filtered, shows exactly the scope's rows."""
+    from sqlalchemy import update
+
+    from app.participants.models import Participant
+    from app.participants.queries import participant_ids
+    from tests.test_reports import Person, insert_people, kelurahan_of
+
+    user = make_user(role, username=f"bagian.{role}")
+    with app.app_context():
+        (kel_a, kec_a), (kel_b, kec_b) = kelurahan_of(kecamatan_code="31.74.01")[0], kelurahan_of(kecamatan_code="31.71.06")[0]
+        people = [Person(kel, kec, name=f"Warga {label} {i}") for i in range(3)
+                  for label, kel, kec in (("AA", kel_a, kec_a), ("BA", kel_a, kec_b), ("AB", kel_b, kec_a), ("BB", kel_b, kec_b))]
+        ids = insert_people(people)
+        db.session.execute(update(Participant).where(Participant.id.in_(ids[:8])).values(pendamping_id=user.id))
+        db.session.commit()
+        scope = db.session.get(type(user), user.id).scope()
+        whole = set(db.session.scalars(select(Participant.id).where(Participant.scope_clause(scope))))
+        parts = [set(db.session.scalars(select(Participant.id).where(part))) for part in Participant.scope_parts(scope)]
+        assert parts[0] | parts[1] == whole and not parts[0] & parts[1] and whole
+        names = {p.name.rsplit(" ", 1)[0] for p in db.session.scalars(select(Participant).where(Participant.id.in_(whole)))}
+        assert names == {"Warga AA", "Warga BA", "Warga AB"}
+        assert len(whole) == (9 if role == "staff" else 6)  # a pendamping: only those assigned to them
+        from flask_login import login_user
+        with app.test_request_context():
+            login_user(db.session.get(type(user), user.id))
+            for urut in ("baru", "lama", "nama", "nomor"):
+                listed = db.session.scalars(participant_ids({"urut": urut}, scope)).all()
+                assert sorted(listed) == sorted(whole) and len(listed) == len(set(listed))
+            stepped = db.session.scalars(participant_ids({"status": "active", "urut": "nama"}, scope)).all()
+            assert sorted(stepped) == sorted(whole)

@@ -64,7 +64,7 @@ def test_every_screen_that_searches_participants_finds_the_matches_before_sortin
     """A search with an order and a limit must take its ids through ids_in_order: otherwise
     PostgreSQL's planner may walk the order's index through the whole table (2.6 s at 1,000,000 for
     the bazaar's search of a name). Every function that builds a search takes them so (the list's
-    own conditions, ``_matching``, reach the screen through participant_ids)."""
+    own conditions, ``_conditions``, reach the screen through participant_ids)."""
     import ast
     from pathlib import Path
 
@@ -75,7 +75,7 @@ def test_every_screen_that_searches_participants_finds_the_matches_before_sortin
             if not isinstance(node, ast.FunctionDef):
                 continue
             called = {n.func.id for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
-            if "search_clause" in called and node.name != "_matching":
+            if "search_clause" in called and node.name != "_conditions":
                 searching.append(node.name)
                 if "ids_in_order" not in called:
                     missing.append(f"{path.relative_to(app_dir)}:{node.name}")

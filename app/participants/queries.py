@@ -2,10 +2,10 @@
 import re
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, or_, select, union_all
 from sqlalchemy.orm import aliased, joinedload
 
-from ..core.scoping import scoped
+from ..core.scoping import current_scope, scoped
 from ..extensions import db
 from ..core.timeutil import WIB
 from .actions import action_condition
@@ -24,19 +24,28 @@ _REG_NUMBER = re.compile(r"^\d{6}-\d{4}(-\d{1,5})?$")
 
 def search_clause(term: str):
     """The one search of participants: name or business name (any part, see search.py), NIK (16 digits exact, else prefix), phone (08…/62…/+62…) or registration number."""
+    return _search(term)[0]
+
+
+def searches_text(term: str) -> bool:
+    """Whether ``term`` searches names (the trigram index), not a number (NIK, phone, registration)."""
+    return _search(term)[1]
+
+
+def _search(term: str):
     term = term.strip()
     if _REG_NUMBER.match(term):
-        return Participant.reg_number.startswith(term)
+        return Participant.reg_number.startswith(term), False
     digits = re.sub(r"[\s\-.()]", "", term)
     if digits.lstrip("+").isdigit() and len(digits.lstrip("+")) >= 4:
         bare = digits.lstrip("+")
         if digits.startswith("+") or bare.startswith(("08", "62")):
             phone = "+62" + bare[1:] if bare.startswith("0") else "+" + bare
-            return Participant.phone.startswith(phone)
+            return Participant.phone.startswith(phone), False
         if len(bare) == 16:
-            return Participant.nik == bare
-        return Participant.nik.startswith(bare)
-    return text_clause(term)
+            return Participant.nik == bare, False
+        return Participant.nik.startswith(bare), False
+    return text_clause(term), True
 
 
 # Data-quality figures of the weekly report and the list filters behind them (tanpa_hp, duplikat;
@@ -118,8 +127,24 @@ def ids_in_order(stmt, sort, searched: bool):
 
 def participant_ids(filters: dict, scope=None):
     """The same list as ids only, in its order (see :func:`ids_in_order`, and
-    :func:`app.core.pagination.paginate_ids`)."""
-    return ids_in_order(_matching(select(Participant.id), filters, scope), _sort(filters), bool(filters.get("q")))
+    :func:`app.core.pagination.paginate_ids`).
+
+    On PostgreSQL a regional scope's list (but a search of names) is read in the two parts of the scope
+    (:meth:`Participant.scope_parts`), each in its order from the kecamatan's or the kelurahan's
+    rows, and the parts merged: given the OR of the whole scope, the planner walked the order's index
+    through the province testing every row (a desk's list by number 0.5–1.4 s, a filter by step sorted
+    by name 2.9 s, the suspected duplicates 0.4–0.7 s; in parts 40–90 ms). SQLite plans the OR well."""
+    sort = _sort(filters)
+    searched = bool(filters.get("q")) and searches_text(filters["q"])  # a NIK, phone or number: by its index in parts
+    parts = None
+    if not searched and db.session.get_bind().dialect.name == "postgresql":
+        parts = Participant.scope_parts(scope or current_scope())
+    if parts is None:
+        return ids_in_order(_matching(select(Participant.id), filters, scope), sort, searched)
+    columns = tuple(column for column, _ in sort)
+    conditions = _conditions(filters)
+    found = union_all(*[select(*columns).where(part, *conditions) for part in parts]).subquery("found")
+    return select(found.c.id).order_by(*[getattr(found.c[column.key], direction)() for column, direction in sort])
 
 
 def participants_by_id(ids: list[int], scope=None, options=ROW_OPTIONS) -> list[Participant]:
@@ -133,37 +158,43 @@ def participants_by_id(ids: list[int], scope=None, options=ROW_OPTIONS) -> list[
 
 
 def _matching(stmt, filters: dict, scope=None):
-    stmt = scoped(stmt, Participant, scope)
+    """``stmt`` through the scope with the conditions of ``filters``."""
+    return scoped(stmt, Participant, scope).where(*_conditions(filters))
+
+
+def _conditions(filters: dict) -> list:
+    """The list's filters as conditions on ``participant`` (the scope apart)."""
+    conditions = []
     if filters.get("q"):
         clause = search_clause(filters["q"])
         if clause is not None:
-            stmt = stmt.where(clause)
+            conditions.append(clause)
     if filters.get("kelurahan"):
-        stmt = stmt.where(Participant.kelurahan_id == int(filters["kelurahan"]))
+        conditions.append(Participant.kelurahan_id == int(filters["kelurahan"]))
     if filters.get("kecamatan"):  # of domicile, as the figures count
-        stmt = stmt.where(Participant.kelurahan_id.in_(
+        conditions.append(Participant.kelurahan_id.in_(
             select(Kelurahan.id).where(Kelurahan.kecamatan_id == int(filters["kecamatan"]))))
     if filters.get("kota"):
-        stmt = stmt.where(Participant.kelurahan_id.in_(select(Kelurahan.id).join(Kecamatan).where(
+        conditions.append(Participant.kelurahan_id.in_(select(Kelurahan.id).join(Kecamatan).where(
             Kecamatan.kota_id == int(filters["kota"]))))
     if filters.get("capai_dari") or filters.get("capai_sampai") or filters.get("izin") or filters.get("tak_urut"):
-        stmt = stmt.where(reached_clause(int(filters["step"]) if filters.get("step") else None,
+        conditions.append(reached_clause(int(filters["step"]) if filters.get("step") else None,
                                          filters.get("capai_dari"), filters.get("capai_sampai"),
                                          filters.get("izin") or None, bool(filters.get("tak_urut"))))
     elif filters.get("step"):
-        stmt = stmt.where(Participant.has_step(int(filters["step"])))
+        conditions.append(Participant.has_step(int(filters["step"])))
     if filters.get("aksi"):
-        stmt = stmt.where(action_condition(filters["aksi"]))
+        conditions.append(action_condition(filters["aksi"]))
     if filters.get("tanpa_hp"):
-        stmt = stmt.where(NO_PHONE)
+        conditions.append(NO_PHONE)
     if filters.get("duplikat"):
-        stmt = stmt.where(SUSPECTED_DUPLICATE)
+        conditions.append(SUSPECTED_DUPLICATE)
     if filters.get("channel"):
-        stmt = stmt.where(Participant.channel == filters["channel"])
+        conditions.append(Participant.channel == filters["channel"])
     if filters.get("status"):
-        stmt = stmt.where(Participant.status == filters["status"])
+        conditions.append(Participant.status == filters["status"])
     if filters.get("dari"):
-        stmt = stmt.where(Participant.registered_at >= utc_start_of_day(filters["dari"]))
+        conditions.append(Participant.registered_at >= utc_start_of_day(filters["dari"]))
     if filters.get("sampai"):
-        stmt = stmt.where(Participant.registered_at < utc_start_of_day(filters["sampai"], end=True))
-    return stmt
+        conditions.append(Participant.registered_at < utc_start_of_day(filters["sampai"], end=True))
+    return conditions
