@@ -295,7 +295,7 @@ def refresh_planner_statistics() -> bool:
     takes any equality on an indexed column as selective, so a search of active participants went
     through the index on ``status`` (90 % of the table) instead of the search index — 170 ms
     instead of 16 at 1,000,000. Sampled (``analysis_limit``), so it takes about a second at that
-    size; the worker runs it every hour (``app.jobs.tasks``). PostgreSQL's autovacuum keeps its own
+    size — a second of SQLite's write lock, once an hour; the worker runs it (``app.jobs.tasks``). PostgreSQL's autovacuum keeps its own
     statistics: nothing to do there (False)."""
     from sqlalchemy import text
 

@@ -98,10 +98,20 @@ def _sort(filters: dict) -> tuple:
     return SORTS.get(filters.get("urut") or "baru", SORTS["baru"])
 
 
+def _ordered(sort, source=None) -> list:
+    """The ORDER BY of ``sort`` on the participant's columns, or on those of ``source`` (a CTE or
+    subquery that selects them)."""
+    return [getattr(column if source is None else source.c[column.key], direction)() for column, direction in sort]
+
+
+def _ids_from(found, sort):
+    """The ids ``found`` (selecting the sort's columns) holds, in the order ``sort``."""
+    return select(found.c.id).order_by(*_ordered(sort, found))
+
+
 def participant_query(filters: dict, scope=None):
     """The participants the list shows for ``filters``, in its order, with what a row shows."""
-    return (_matching(select(Participant), filters, scope).options(*ROW_OPTIONS)
-            .order_by(*[getattr(column, direction)() for column, direction in _sort(filters)]))
+    return _matching(select(Participant), filters, scope).options(*ROW_OPTIONS).order_by(*_ordered(_sort(filters)))
 
 
 NAME_ORDER = ((Participant.name_key, "asc"), (Participant.id, "asc"))
@@ -118,11 +128,9 @@ def ids_in_order(stmt, sort, searched: bool):
     index takes 15 ms). Every screen that searches participants takes its rows through here."""
     if not searched or db.session.get_bind().dialect.name != "postgresql":
         # (SQLite drives such a query from its search index by itself; a CTE would cost it a temporary table.)
-        return stmt.with_only_columns(Participant.id).order_by(
-            *[getattr(column, direction)() for column, direction in sort])
-    columns = tuple(column for column, _ in sort)
-    found = stmt.with_only_columns(*columns).cte("found").prefix_with("MATERIALIZED")
-    return select(found.c.id).order_by(*[getattr(found.c[column.key], direction)() for column, direction in sort])
+        return stmt.with_only_columns(Participant.id).order_by(*_ordered(sort))
+    found = stmt.with_only_columns(*(column for column, _ in sort)).cte("found").prefix_with("MATERIALIZED")
+    return _ids_from(found, sort)
 
 
 def participant_ids(filters: dict, scope=None):
@@ -141,10 +149,8 @@ def participant_ids(filters: dict, scope=None):
         parts = Participant.scope_parts(scope or current_scope())
     if parts is None:
         return ids_in_order(_matching(select(Participant.id), filters, scope), sort, searched)
-    columns = tuple(column for column, _ in sort)
-    conditions = _conditions(filters)
-    found = union_all(*[select(*columns).where(part, *conditions) for part in parts]).subquery("found")
-    return select(found.c.id).order_by(*[getattr(found.c[column.key], direction)() for column, direction in sort])
+    columns, conditions = [column for column, _ in sort], _conditions(filters)
+    return _ids_from(union_all(*[select(*columns).where(part, *conditions) for part in parts]).subquery("found"), sort)
 
 
 def participants_by_id(ids: list[int], scope=None, options=ROW_OPTIONS) -> list[Participant]:
